@@ -1,0 +1,128 @@
+"""One `Settings` class: every variable the bot reads, from the environment and `.env`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gateway.errors import ConfigError
+from gateway.types import Route
+
+BACKEND_NAMES = ("bedrock", "ec2")
+TIER_NAMES = ("small", "medium", "large")
+
+PositiveSeconds = Annotated[float, Field(gt=0)]
+
+
+def parse_routes(spec: str) -> tuple[Route, ...]:
+    """`bedrock:amazon.nova-micro-v1:0, ec2:llama-3.1-8b` → routes, the first primary.
+
+    Model ids contain colons, so only the first colon of each entry separates the backend.
+    """
+    routes = []
+    for entry in (part.strip() for part in spec.split(",")):
+        backend, sep, model = entry.partition(":")
+        if not sep or not model or backend not in BACKEND_NAMES:
+            raise ValueError(
+                f"expected backend:model[, backend:model…] with backend one of "
+                f"{', '.join(BACKEND_NAMES)} (got {entry!r})"
+            )
+        routes.append(Route(backend, model))
+    return tuple(routes)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    # Model tiers: the first route is primary, the rest are fallbacks in order.
+    tier_small: str = "bedrock:amazon.nova-micro-v1:0, ec2:llama-3.1-8b-instruct"
+    tier_medium: str = (
+        "bedrock:global.anthropic.claude-haiku-4-5-20251001-v1:0, ec2:llama-3.1-8b-instruct"
+    )
+    tier_large: str = (
+        "bedrock:global.anthropic.claude-sonnet-4-5-20250929-v1:0,"
+        " bedrock:global.anthropic.claude-haiku-4-5-20251001-v1:0"
+    )
+    default_tier: str = "medium"
+
+    # Bedrock (boto3 also reads ~/.aws; these override it).
+    aws_region: str = "us-east-1"
+    aws_profile: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: SecretStr | None = None
+    aws_session_token: SecretStr | None = None
+    bedrock_endpoint_url: str | None = None
+
+    # The self-hosted model on EC2 (any OpenAI-compatible server: vLLM, llama.cpp, Ollama).
+    ec2_llm_base_url: str | None = None
+    ec2_llm_api_key: SecretStr = SecretStr("not-needed")
+
+    # Timeouts for model calls: connecting, and the longest silence inside a stream.
+    model_connect_timeout_s: PositiveSeconds = 3.0
+    model_read_timeout_s: PositiveSeconds = 60.0
+
+    # Redis: queue/state (noeviction) and cache (allkeys-lfu); one URL is fine in development.
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    cache_redis_url: str | None = None
+
+    # Slack.
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str | None = None
+
+    # Jira.
+    jira_url: str | None = None
+    jira_user: str | None = None
+    jira_api_token: SecretStr | None = None
+    jira_webhook_secret: SecretStr | None = None
+
+    log_level: str = "INFO"
+
+    @field_validator("tier_small", "tier_medium", "tier_large")
+    @classmethod
+    def _check_tier(cls, value: str) -> str:
+        parse_routes(value)
+        return value
+
+    @field_validator("default_tier")
+    @classmethod
+    def _check_default_tier(cls, value: str) -> str:
+        if value not in TIER_NAMES:
+            raise ValueError(f"expected one of {', '.join(TIER_NAMES)} (got {value!r})")
+        return value
+
+    @property
+    def tiers(self) -> dict[str, tuple[Route, ...]]:
+        specs = {"small": self.tier_small, "medium": self.tier_medium, "large": self.tier_large}
+        return {name: parse_routes(spec) for name, spec in specs.items()}
+
+    @property
+    def has_model_credentials(self) -> bool:
+        """False means: nothing points at a real model, so the CLI runs the local emulators."""
+        return any(
+            (
+                self.aws_access_key_id,
+                self.aws_profile,
+                self.bedrock_endpoint_url,
+                self.ec2_llm_base_url,
+            )
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build `Settings`, turning a validation failure into one line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = "_".join(str(part) for part in error["loc"]).upper() or "SETTINGS"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{name}: {message}") from exc
+
+
+__all__ = ["BACKEND_NAMES", "TIER_NAMES", "Settings", "load_settings", "parse_routes"]

@@ -1,0 +1,93 @@
+"""Core values of the gateway: requests, usage, routes, and the backend protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+Role = Literal["user", "assistant"]
+Delta = str
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Role
+    text: str
+
+
+@dataclass(frozen=True)
+class Route:
+    """One place a request can run: a backend name and the model id it knows."""
+
+    backend: str
+    model: str
+
+    def __str__(self) -> str:
+        return f"{self.backend}:{self.model}"
+
+
+@dataclass(frozen=True)
+class LLMRequest:
+    """What a job asks of a model. Everything here is plain data, safe to put in a job payload."""
+
+    task: str
+    messages: tuple[Message, ...]
+    system: str = ""
+    tier: str = "medium"
+    max_output_tokens: int = 512
+    temperature: float = 0.2
+    # Cache hints: the system text and the first `stable_messages` messages are a prefix that
+    # later requests repeat byte for byte, so a backend may mark it for prompt caching.
+    cache_system: bool = False
+    stable_messages: int = 0
+    request_id: str = ""
+    user: str = ""
+    channel: str = ""
+    workspace: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counters as the provider bills them. `input_tokens` excludes cached tokens."""
+
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    model: str = ""
+    # True when the stream was cut before the provider reported usage and we counted locally.
+    estimated: bool = False
+
+    @property
+    def total_input_tokens(self) -> int:
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+
+@dataclass(frozen=True)
+class Failover:
+    """A route that was tried and given up before its first token, and why."""
+
+    route: Route
+    reason: str
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The outcome of one streamed model call."""
+
+    text: str
+    usage: Usage
+    route: Route
+    ttft_ms: float
+    duration_ms: float
+    failovers: tuple[Failover, ...] = field(default=())
+
+
+class Backend(Protocol):
+    """A model backend: yields text deltas, then exactly one `Usage`, last."""
+
+    name: str
+
+    def stream(self, request: LLMRequest, model: str) -> Iterator[Delta | Usage]: ...
