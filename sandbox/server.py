@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 from collections import deque
@@ -19,6 +20,19 @@ from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+
+# How often serve_forever checks for shutdown: stopping an emulator takes at most this long.
+POLL_INTERVAL_S = 0.02
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (or a fault that cut the connection) is not an error here."""
+        if not isinstance(sys.exc_info()[1], ConnectionError | OSError):
+            super().handle_error(request, client_address)
 
 
 @dataclass
@@ -62,7 +76,9 @@ class Exchange:
     def param(self, name: str) -> str:
         return unquote(self.match.group(name))
 
-    def send_json(self, payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> None:
+    def send_json(
+        self, payload: Any, status: int = 200, headers: dict[str, str] | None = None
+    ) -> None:
         data = json.dumps(payload).encode()
         self.handler.send_response(status)
         self.handler.send_header("Content-Type", "application/json")
@@ -106,26 +122,28 @@ class EmulatorServer:
         self.requests: list[RecordedRequest] = []
         self.route("GET", r"/_sandbox/requests", self._list_requests)
         self.route("POST", r"/_sandbox/faults", self._add_fault)
-        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
-        self._httpd.daemon_threads = True
+        self._host = host
+        self._httpd = _QuietServer((host, port), self._handler_class())
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self._host}:{self._httpd.server_port}"
 
     def start(self) -> EmulatorServer:
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name=f"{self.name}-emulator", daemon=True
+            target=self._httpd.serve_forever,
+            args=(POLL_INTERVAL_S,),
+            name=f"{self.name}-emulator",
+            daemon=True,
         )
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
-        self._httpd.serve_forever()
+        self._httpd.serve_forever(POLL_INTERVAL_S)
 
     def stop(self) -> None:
         self._httpd.shutdown()
@@ -146,11 +164,14 @@ class EmulatorServer:
         with self._lock:
             self._faults.append(fault)
 
-    def take_fault(self, path: str) -> Fault | None:
-        """The next scripted fault for this path, if any (each fault fires `times` times)."""
+    def take_fault(self, path: str, kinds: tuple[str, ...] | None = None) -> Fault | None:
+        """The next scripted fault for this path (and of one of `kinds`, if given), if any.
+
+        Each fault fires `times` times.
+        """
         with self._lock:
             for fault in self._faults:
-                if fault.path in path:
+                if fault.path in path and (kinds is None or fault.kind in kinds):
                     fault.times -= 1
                     if fault.times <= 0:
                         self._faults.remove(fault)

@@ -11,6 +11,13 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from pydantic import SecretStr
+
+from chatops.settings import Settings, load_settings
+from sandbox.bedrock import BedrockEmulator
+from sandbox.openai_compat import OpenAICompatEmulator
+
+EC2_MODEL = "llama-3.1-8b-instruct"
 
 
 def free_port() -> int:
@@ -36,12 +43,27 @@ def redis_server() -> Iterator[str]:
     """A private redis-server on a free port (never the machine's shared one), as a URL."""
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.fail("redis-server is not on PATH; install it (Debian: apt-get install redis-server)")
+        pytest.fail(
+            "redis-server is not on PATH; install it (Debian: apt-get install redis-server)"
+        )
     port = free_port()
     with tempfile.TemporaryDirectory() as workdir:
         proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", workdir, "--maxmemory-policy", "noeviction"],
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                workdir,
+                "--maxmemory-policy",
+                "noeviction",
+            ],
             stdout=subprocess.DEVNULL,
         )
         url = f"redis://127.0.0.1:{port}/0"
@@ -60,3 +82,36 @@ def redis_url(redis_server: str) -> Iterator[str]:
     yield redis_server
     client.flushall()
     client.close()
+
+
+@pytest.fixture
+def bedrock_emulator() -> Iterator[BedrockEmulator]:
+    emulator = BedrockEmulator().start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture
+def openai_emulator() -> Iterator[OpenAICompatEmulator]:
+    emulator = OpenAICompatEmulator(models=(EC2_MODEL,)).start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture
+def settings(bedrock_emulator: BedrockEmulator, openai_emulator: OpenAICompatEmulator) -> Settings:
+    """Settings whose real clients point at the emulators (never at AWS, never at IMDS)."""
+    return load_settings(
+        _env_file=None,
+        bedrock_endpoint_url=bedrock_emulator.url,
+        ec2_llm_base_url=f"{openai_emulator.url}/v1",
+        aws_access_key_id="test",
+        aws_secret_access_key=SecretStr("test"),
+        tier_small=f"bedrock:amazon.nova-micro-v1:0, ec2:{EC2_MODEL}",
+        tier_medium=f"bedrock:global.anthropic.claude-haiku-4-5-20251001-v1:0, ec2:{EC2_MODEL}",
+        tier_large="bedrock:global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    )

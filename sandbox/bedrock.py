@@ -1,0 +1,260 @@
+"""Bedrock runtime emulator: Converse and ConverseStream, as boto3 reaches them through
+`endpoint_url`: `POST /model/{url-encoded modelId}/converse` and `/converse-stream`.
+
+Prompt caching follows Bedrock: a `cachePoint` block marks the end of a prefix to cache; below
+the model's minimum prefix it is silently ignored; the first use writes, later uses within the
+TTL (5 minutes, refreshed on each hit) read. `inputTokens` excludes cached tokens.
+
+Faults (see `sandbox.server.Fault`): `throttle` → HTTP 429 ThrottlingException; `error` → 503
+ServiceUnavailableException (or `status`); `cut` → the connection drops after `after` deltas;
+`stream_error` → an in-stream `modelStreamErrorException` after `after` deltas.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.tokens import estimate_tokens
+from sandbox import eventstream
+from sandbox.llm import ModelEmulator, Pace, emulated_deltas
+from sandbox.server import Exchange
+
+CACHE_TTL_S = 300.0
+
+# Minimum cacheable prefix per model family (FACTS.md); families absent here do not cache.
+MIN_CACHE_PREFIX_TOKENS = {
+    "claude-haiku-4-5": 4096,
+    "claude-sonnet-4-5": 1024,
+    "claude-sonnet-4": 1024,
+    "claude-3-5-haiku": 2048,
+    "nova-micro": 1536,
+    "nova-lite": 1536,
+    "nova-pro": 1024,
+}
+
+_ERROR_STATUS = {
+    "ThrottlingException": 429,
+    "ValidationException": 400,
+    "ServiceUnavailableException": 503,
+    "InternalServerException": 500,
+}
+
+
+def min_cache_prefix(model_id: str) -> int | None:
+    for family, minimum in MIN_CACHE_PREFIX_TOKENS.items():
+        if family in model_id:
+            return minimum
+    return None
+
+
+@dataclass(frozen=True)
+class _Prompt:
+    """The request's text blocks in order, with the block counts at each cache point."""
+
+    blocks: tuple[str, ...]
+    cache_points: tuple[int, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.blocks)
+
+    def prefix_tokens(self, upto: int) -> int:
+        return sum(estimate_tokens(block) for block in self.blocks[:upto])
+
+    def prefix_key(self, model: str, upto: int) -> str:
+        digest = hashlib.sha256(model.encode())
+        for block in self.blocks[:upto]:
+            digest.update(b"\0" + block.encode())
+        return digest.hexdigest()
+
+
+def _parse_prompt(body: dict[str, Any]) -> _Prompt:
+    blocks: list[str] = []
+    points: list[int] = []
+
+    def take(content: list[dict[str, Any]]) -> None:
+        for block in content:
+            if "text" in block:
+                blocks.append(block["text"])
+            elif "cachePoint" in block:
+                points.append(len(blocks))
+
+    take(body.get("system", []))
+    for message in body.get("messages", []):
+        if message.get("role") not in ("user", "assistant"):
+            raise ValueError("messages[].role must be user or assistant")
+        take(message.get("content", []))
+    if not body.get("messages"):
+        raise ValueError("messages must not be empty")
+    if len(points) > 4:
+        raise ValueError("a request may have at most 4 cachePoint blocks")
+    return _Prompt(tuple(blocks), tuple(points))
+
+
+class PromptCache:
+    """Bedrock prompt-cache accounting for one emulator: prefix hash → expiry time."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._expiry: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def usage(self, model: str, prompt: _Prompt) -> tuple[int, int, int]:
+        """(input, cache read, cache write) tokens for this prompt, updating the cache."""
+        total = prompt.prefix_tokens(len(prompt.blocks))
+        minimum = min_cache_prefix(model)
+        points = [p for p in prompt.cache_points if minimum and prompt.prefix_tokens(p) >= minimum]
+        if not points:
+            return total, 0, 0
+        now = self.clock()
+        with self._lock:
+            read_upto = 0
+            for point in sorted(points, reverse=True):
+                key = prompt.prefix_key(model, point)
+                if self._expiry.get(key, 0.0) > now:
+                    read_upto = point
+                    break
+            for point in points:
+                self._expiry[prompt.prefix_key(model, point)] = now + CACHE_TTL_S
+        last = max(points)
+        read = prompt.prefix_tokens(read_upto)
+        write = prompt.prefix_tokens(last) - read
+        return total - read - write, read, write
+
+
+class BedrockEmulator(ModelEmulator):
+    name = "bedrock"
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        pace: Pace | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(host, port, pace)
+        self.prompt_cache = PromptCache(clock)
+        self.route("POST", r"/model/(?P<model>[^/]+)/converse", self._converse)
+        self.route("POST", r"/model/(?P<model>[^/]+)/converse-stream", self._converse_stream)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _error(self, ex: Exchange, code: str, message: str, status: int | None = None) -> None:
+        ex.send_json(
+            {"message": message},
+            status=status or _ERROR_STATUS.get(code, 500),
+            headers={
+                "x-amzn-ErrorType": f"{code}:http://internal.amazon.com/coral/",
+                "x-amzn-RequestId": str(uuid.uuid4()),
+            },
+        )
+
+    def _prepare(self, ex: Exchange) -> tuple[str, _Prompt, int, list[str]] | None:
+        """Validate, apply a pre-stream fault, and compute the reply; None if answered."""
+        model = ex.param("model")
+        fault = self.take_fault(ex.path, kinds=("throttle", "error"))
+        if fault and fault.kind == "throttle":
+            self._error(
+                ex, "ThrottlingException", "Too many requests, please wait before trying again."
+            )
+            return None
+        if fault and fault.kind == "error":
+            code = (
+                "InternalServerException" if fault.status == 500 else "ServiceUnavailableException"
+            )
+            self._error(ex, code, "The service is temporarily unavailable.", fault.status or None)
+            return None
+        try:
+            prompt = _parse_prompt(ex.body)
+            max_tokens = int(ex.body.get("inferenceConfig", {}).get("maxTokens", 4096))
+        except (ValueError, TypeError, AttributeError) as exc:
+            self._error(ex, "ValidationException", str(exc))
+            return None
+        return (
+            model,
+            prompt,
+            max_tokens,
+            emulated_deltas(model, prompt.text, prompt.blocks[-1], max_tokens),
+        )
+
+    def _usage(self, model: str, prompt: _Prompt, text: str) -> dict[str, int]:
+        uncached, read, write = self.prompt_cache.usage(model, prompt)
+        output = estimate_tokens(text)
+        return {
+            "inputTokens": uncached,
+            "outputTokens": output,
+            "totalTokens": uncached + read + write + output,
+            "cacheReadInputTokens": read,
+            "cacheWriteInputTokens": write,
+        }
+
+    # -- routes ------------------------------------------------------------------------------
+
+    def _converse(self, ex: Exchange) -> None:
+        prepared = self._prepare(ex)
+        if prepared is None:
+            return
+        model, prompt, max_tokens, deltas = prepared
+        self.pace.before_first()
+        text = "".join(deltas)
+        ex.send_json(
+            {
+                "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+                "stopReason": "max_tokens"
+                if len(deltas) and _hit_cap(text, max_tokens)
+                else "end_turn",
+                "usage": self._usage(model, prompt, text),
+                "metrics": {"latencyMs": int(self.pace.ttft_ms)},
+            },
+            headers={"x-amzn-RequestId": str(uuid.uuid4())},
+        )
+
+    def _converse_stream(self, ex: Exchange) -> None:
+        mid_fault = self.take_fault(ex.path, kinds=("cut", "stream_error"))
+        prepared = self._prepare(ex)
+        if prepared is None:
+            return
+        model, prompt, max_tokens, deltas = prepared
+        started = time.monotonic()
+        ex.start_chunked("application/vnd.amazon.eventstream")
+        ex.write_chunk(eventstream.event("messageStart", {"role": "assistant"}))
+        sent = ""
+        for index, delta in enumerate(self.paced(deltas)):
+            if mid_fault and index == mid_fault.after:
+                if mid_fault.kind == "cut":
+                    ex.cut()
+                    return
+                ex.write_chunk(
+                    eventstream.exception(
+                        "modelStreamErrorException", "The model stream failed mid-response."
+                    )
+                )
+                ex.end_chunked()
+                return
+            body = {"contentBlockIndex": 0, "delta": {"text": delta}}
+            ex.write_chunk(eventstream.event("contentBlockDelta", body))
+            sent += delta
+        ex.write_chunk(eventstream.event("contentBlockStop", {"contentBlockIndex": 0}))
+        stop = "max_tokens" if _hit_cap(sent, max_tokens) else "end_turn"
+        ex.write_chunk(eventstream.event("messageStop", {"stopReason": stop}))
+        latency = int((time.monotonic() - started) * 1000)
+        ex.write_chunk(
+            eventstream.event(
+                "metadata",
+                {"usage": self._usage(model, prompt, sent), "metrics": {"latencyMs": latency}},
+            )
+        )
+        ex.end_chunked()
+
+
+def _hit_cap(text: str, max_tokens: int) -> bool:
+    return estimate_tokens(text) >= max_tokens
+
+
+__all__ = ["CACHE_TTL_S", "MIN_CACHE_PREFIX_TOKENS", "BedrockEmulator", "PromptCache"]

@@ -1,0 +1,170 @@
+"""OpenAI-compatible server emulator, as vLLM, llama.cpp server or Ollama expose on the EC2 box:
+`POST /v1/chat/completions` (SSE when `stream`, the usage chunk when
+`stream_options.include_usage`), `GET /v1/models`, `POST /v1/embeddings`.
+
+Faults: `throttle` → 429; `error` → 503 (or `status`); `cut` → the connection drops after
+`after` deltas, before the usage chunk and `[DONE]`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+import uuid
+from typing import Any
+
+from gateway.tokens import estimate_tokens
+from sandbox.llm import ModelEmulator, Pace, emulated_deltas
+from sandbox.server import Exchange
+
+EMBEDDING_DIMENSIONS = 64
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "\n".join(part.get("text", "") for part in content or [] if part.get("type") == "text")
+
+
+class OpenAICompatEmulator(ModelEmulator):
+    name = "openai"
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        pace: Pace | None = None,
+        models: tuple[str, ...] = ("llama-3.1-8b-instruct",),
+    ) -> None:
+        super().__init__(host, port, pace)
+        self.models = models
+        self.route("POST", r"/v1/chat/completions", self._chat)
+        self.route("GET", r"/v1/models", self._list_models)
+        self.route("POST", r"/v1/embeddings", self._embeddings)
+
+    def _error(self, ex: Exchange, status: int, kind: str, message: str) -> None:
+        ex.send_json({"error": {"message": message, "type": kind, "code": status}}, status=status)
+
+    def _list_models(self, ex: Exchange) -> None:
+        created = int(time.time())
+        data = [
+            {"id": m, "object": "model", "created": created, "owned_by": "sandbox"}
+            for m in self.models
+        ]
+        ex.send_json({"object": "list", "data": data})
+
+    def _embeddings(self, ex: Exchange) -> None:
+        inputs = ex.body.get("input", [])
+        inputs = [inputs] if isinstance(inputs, str) else inputs
+        data = []
+        for index, text in enumerate(inputs):
+            digest = hashlib.sha256(text.encode()).digest() * 2
+            vector = [(byte - 127.5) / 127.5 for byte in digest[:EMBEDDING_DIMENSIONS]]
+            norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+            data.append(
+                {"object": "embedding", "index": index, "embedding": [v / norm for v in vector]}
+            )
+        tokens = sum(estimate_tokens(t) for t in inputs)
+        ex.send_json(
+            {
+                "object": "list",
+                "data": data,
+                "model": ex.body.get("model", ""),
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+        )
+
+    def _chat(self, ex: Exchange) -> None:
+        body = ex.body
+        model = body.get("model", "")
+        fault = self.take_fault(ex.path, kinds=("throttle", "error"))
+        if fault and fault.kind == "throttle":
+            self._error(ex, 429, "RateLimitError", "Too many requests")
+            return
+        if fault:
+            self._error(ex, fault.status or 503, "ServiceUnavailableError", "Server is overloaded")
+            return
+        if model not in self.models:
+            self._error(ex, 404, "NotFoundError", f"The model `{model}` does not exist.")
+            return
+        messages = body.get("messages") or []
+        if not messages:
+            self._error(ex, 400, "BadRequestError", "messages must not be empty")
+            return
+        prompt = "\n".join(_content_text(m.get("content")) for m in messages)
+        max_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or 4096)
+        question = _content_text(messages[-1].get("content"))
+        deltas = emulated_deltas(model, prompt, question, max_tokens)
+        prompt_tokens = sum(estimate_tokens(_content_text(m.get("content"))) for m in messages)
+        if body.get("stream"):
+            self._stream(ex, model, deltas, prompt_tokens, max_tokens)
+            return
+        self.pace.before_first()
+        text = "".join(deltas)
+        ex.send_json(
+            {
+                "id": f"chatcmpl-{uuid.uuid4().hex}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": text},
+                        "finish_reason": _finish(text, max_tokens),
+                    }
+                ],
+                "usage": _usage(prompt_tokens, text),
+            }
+        )
+
+    def _stream(
+        self, ex: Exchange, model: str, deltas: list[str], prompt_tokens: int, max_tokens: int
+    ) -> None:
+        cut = self.take_fault(ex.path, kinds=("cut",))
+        include_usage = bool((ex.body.get("stream_options") or {}).get("include_usage"))
+        chunk_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+
+        def send(choices: list[dict[str, Any]], usage: dict[str, int] | None = None) -> None:
+            chunk = {
+                "id": chunk_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": choices,
+                "usage": usage,
+            }
+            ex.write_chunk(f"data: {json.dumps(chunk)}\n\n".encode())
+
+        ex.start_chunked("text/event-stream")
+        send([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
+        text = ""
+        for index, delta in enumerate(self.paced(deltas)):
+            if cut and index == cut.after:
+                ex.cut()
+                return
+            send([{"index": 0, "delta": {"content": delta}, "finish_reason": None}])
+            text += delta
+        send([{"index": 0, "delta": {}, "finish_reason": _finish(text, max_tokens)}])
+        if include_usage:
+            send([], _usage(prompt_tokens, text))
+        ex.write_chunk(b"data: [DONE]\n\n")
+        ex.end_chunked()
+
+
+def _finish(text: str, max_tokens: int) -> str:
+    return "length" if estimate_tokens(text) >= max_tokens else "stop"
+
+
+def _usage(prompt_tokens: int, text: str) -> dict[str, int]:
+    completion = estimate_tokens(text)
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion,
+        "total_tokens": prompt_tokens + completion,
+    }
+
+
+__all__ = ["EMBEDDING_DIMENSIONS", "OpenAICompatEmulator"]
