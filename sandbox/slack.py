@@ -1,0 +1,388 @@
+"""A Slack Web API emulator that the real `slack_sdk.WebClient` talks to unchanged.
+
+Point a client at it with `WebClient(token="xoxb-…", base_url=emulator.url + "/api/")`.
+URL layout:
+
+    POST|GET /api/<method>          the Web API (form-encoded or JSON bodies, Bearer xoxb- token)
+    POST     /upload/v1/<file_id>   the raw upload URL that files.getUploadURLExternal hands out
+    POST     /response/<id>         a slash command's response_url (see `response_url_for`)
+
+Errors come back as Slack sends them — HTTP 200 with `{"ok": false, "error": …}` — except a
+`ratelimited` fault, which is HTTP 429 with `Retry-After`. Any other fault kind is returned as
+the Slack error of that name (with `Fault.status` as the HTTP status when set). State and its
+rules live in `sandbox.slack_store`; this module maps HTTP calls onto them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from sandbox.server import EmulatorServer, Exchange, Fault
+from sandbox.slack_args import (
+    Args,
+    decode_cursor,
+    encode_cursor,
+    int_arg,
+    json_arg,
+    message_content,
+    required,
+    stream_text,
+)
+from sandbox.slack_store import (
+    ChangeHook,
+    SlackMethodError,
+    SlackStore,
+    SlackUser,
+)
+from sandbox.slack_uploads import SlackFile, UploadStore
+
+DEFAULT_REPLIES_LIMIT = 1000
+
+Method = Callable[[Args], Args]
+
+
+class _RawForm(dict[str, Any]):
+    """A form body that keeps its bytes: the upload URL receives a file as the raw POST body,
+    which urllib labels form-urlencoded, so parsing it as a form alone would lose the file."""
+
+    raw: bytes = b""
+
+
+class SlackEmulator(EmulatorServer):
+    name = "slack"
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        stream_lifetime_s: float = 300.0,
+        team_id: str = "T_DEMO",
+        team: str = "ChatOps Demo",
+        bot_user_id: str = "U_CHATOPS",
+        bot_id: str = "B_CHATOPS",
+        app_id: str = "A_CHATOPS",
+    ) -> None:
+        super().__init__(host, port)
+        self.team_id, self.team = team_id, team
+        self.bot_user_id, self.bot_id, self.app_id = bot_user_id, bot_id, app_id
+        self.store = SlackStore(stream_lifetime_s=stream_lifetime_s, team_id=team_id)
+        self._seed()
+        self.uploads = UploadStore()
+        self._responses: dict[str, tuple[str, str, list[Args]]] = {}
+        self._ids = itertools.count(1)
+        self._state_lock = threading.Lock()
+        self._methods: dict[str, Method] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._post_message,
+            "chat.update": self._update,
+            "chat.postEphemeral": self._post_ephemeral,
+            "chat.startStream": self._start_stream,
+            "chat.appendStream": self._append_stream,
+            "chat.stopStream": self._stop_stream,
+            "conversations.replies": self._replies,
+            "users.info": self._users_info,
+            "files.getUploadURLExternal": self._get_upload_url,
+            "files.completeUploadExternal": self._complete_upload,
+        }
+        for verb in ("GET", "POST"):
+            self.route(verb, r"/api/(?P<method>[\w.]+)", self._api)
+        self.route("POST", r"/upload/v1/(?P<file_id>\w+)", self._upload)
+        self.route("POST", r"/response/(?P<response_id>\w+)", self._response)
+
+    def _seed(self) -> None:
+        for user in (
+            SlackUser("U_ALICE", "alice", "Alice Adams"),
+            SlackUser("U_BOB", "bob", "Bob Byrne"),
+            SlackUser("U_CAROL", "carol", "Carol Chen"),
+            SlackUser(self.bot_user_id, "chatops", "ChatOps", is_bot=True, bot_id=self.bot_id),
+        ):
+            self.store.add_user(user)
+            if not user.is_bot:
+                self.store.dm_channel(user.id)
+        self.store.add_channel("C_GENERAL", "general")
+        self.store.add_channel("C_OPS", "ops")
+
+    # -- what tests, the driver and the terminal view call ---------------------------------
+
+    @property
+    def on_change(self) -> list[ChangeHook]:
+        """Callables `(event_name, channel, message_dict)` run on each post, edit, stream step."""
+        return self.store.on_change
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        return self.store.messages(channel)
+
+    def thread(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+        return self.store.thread(channel, thread_ts)
+
+    def message(self, channel: str, ts: str) -> dict[str, Any]:
+        return self.store.message(channel, ts)
+
+    def ephemerals(self, channel: str | None = None) -> list[dict[str, Any]]:
+        return self.store.ephemerals(channel)
+
+    def post_as_user(self, channel: str, user: str, text: str, thread_ts: str | None = None) -> str:
+        """Put a person's message in the store (before a driver sends its event); its ts."""
+        self.store.add_channel(channel)
+        return str(
+            self.store.post(channel, self.store.user(user).id, text, thread_ts=thread_ts)["ts"]
+        )
+
+    def add_user(self, user_id: str, name: str, real_name: str = "") -> None:
+        self.store.add_user(SlackUser(user_id, name, real_name or name.title()))
+
+    def add_channel(self, channel_id: str, name: str | None = None) -> None:
+        self.store.add_channel(channel_id, name)
+
+    def dm_channel(self, user_id: str) -> str:
+        return self.store.dm_channel(user_id)
+
+    def user(self, user_id: str) -> SlackUser:
+        return self.store.user(user_id)
+
+    def channel_name(self, channel_id: str) -> str:
+        return self.store.channel(channel_id).name
+
+    def files(self) -> list[SlackFile]:
+        """Files shared with files.completeUploadExternal, in upload order."""
+        return self.uploads.shared()
+
+    def response_url_for(self, channel: str, user: str) -> str:
+        """A fresh response_url for a slash command run by `user` in `channel`."""
+        with self._state_lock:
+            response_id = f"R{next(self._ids):06d}"
+            self._responses[response_id] = (channel, user, [])
+        return f"{self.url}/response/{response_id}"
+
+    def responses(self, response_url: str) -> list[Args]:
+        """The JSON bodies posted to a response_url, oldest first."""
+        with self._state_lock:
+            return [dict(p) for p in self._responses[response_url.rsplit("/", 1)[-1]][2]]
+
+    # -- HTTP plumbing ---------------------------------------------------------------------
+
+    def parse_body(self, raw: bytes, content_type: str) -> Any:
+        if "json" in content_type:
+            return super().parse_body(raw, content_type)
+        body = _RawForm()
+        with contextlib.suppress(UnicodeDecodeError):
+            body.update(super().parse_body(raw, "application/x-www-form-urlencoded"))
+        body.raw = raw
+        return body
+
+    def _api(self, ex: Exchange) -> None:
+        fault = self.take_fault(ex.path)
+        if fault is not None:
+            self._send_fault(ex, fault)
+            return
+        auth = ex.headers.get("authorization", "")
+        if not auth.startswith("Bearer "):
+            ex.send_json({"ok": False, "error": "not_authed"})
+            return
+        if not auth.removeprefix("Bearer ").startswith("xoxb-"):
+            ex.send_json({"ok": False, "error": "invalid_auth"})
+            return
+        method = self._methods.get(ex.param("method"))
+        if method is None:
+            ex.send_json({"ok": False, "error": "unknown_method"})
+            return
+        args: Args = {k: v[-1] for k, v in ex.query.items()}
+        args.update(ex.body if isinstance(ex.body, dict) else {})
+        try:
+            ex.send_json({"ok": True, **method(args)})
+        except SlackMethodError as exc:
+            ex.send_json({"ok": False, "error": exc.code})
+
+    def _send_fault(self, ex: Exchange, fault: Fault) -> None:
+        if fault.kind == "ratelimited":
+            ex.send_json(
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": str(fault.retry_after)},
+            )
+        else:
+            ex.send_json({"ok": False, "error": fault.kind}, status=fault.status or 200)
+
+    def _upload(self, ex: Exchange) -> None:
+        data = ex.body.raw if isinstance(ex.body, _RawForm) else b""
+        if not self.uploads.receive(ex.param("file_id"), data):
+            ex.send_json({"ok": False, "error": "file_not_found"}, status=404)
+            return
+        reply = f"OK - {len(data)}".encode()
+        ex.handler.send_response(200)
+        ex.handler.send_header("Content-Type", "text/plain; charset=utf-8")
+        ex.handler.send_header("Content-Length", str(len(reply)))
+        ex.handler.end_headers()
+        ex.handler.wfile.write(reply)
+
+    def _response(self, ex: Exchange) -> None:
+        body: Args = dict(ex.body) if isinstance(ex.body, dict) else {}
+        with self._state_lock:
+            target = self._responses.get(ex.param("response_id"))
+            if target is not None:
+                target[2].append(body)
+        if target is None:
+            ex.send_json({"ok": False, "error": "expired_url"}, status=404)
+            return
+        channel, user, _ = target
+        if body.get("response_type") == "in_channel":
+            self.store.post(
+                channel,
+                self.bot_user_id,
+                str(body.get("text", "")),
+                bot_id=self.bot_id,
+                blocks=body.get("blocks"),
+                thread_ts=body.get("thread_ts"),
+            )
+        else:
+            self.store.post_ephemeral(
+                channel,
+                user,
+                {
+                    "text": body.get("text", ""),
+                    "blocks": body.get("blocks", []),
+                    "via": "response_url",
+                },
+            )
+        ex.send_json({"ok": True})
+
+    # -- Web API methods -------------------------------------------------------------------
+
+    def _auth_test(self, args: Args) -> Args:
+        return {
+            "url": "https://chatops-demo.slack.com/",
+            "team": self.team,
+            "user": "chatops",
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _post_message(self, args: Args) -> Args:
+        text, blocks = message_content(args)
+        if text is None and blocks is None and not args.get("attachments"):
+            raise SlackMethodError("no_text")
+        msg = self.store.post(
+            required(args, "channel"),
+            self.bot_user_id,
+            text or "",
+            bot_id=self.bot_id,
+            thread_ts=args.get("thread_ts") or None,
+            blocks=blocks,
+        )
+        return {"channel": msg["channel"], "ts": msg["ts"], "message": _api_view(msg)}
+
+    def _update(self, args: Args) -> Args:
+        text, blocks = message_content(args)
+        msg = self.store.update(
+            required(args, "channel"), required(args, "ts"), self.bot_user_id, text, blocks
+        )
+        return {
+            "channel": msg["channel"],
+            "ts": msg["ts"],
+            "text": msg["text"],
+            "message": _api_view(msg),
+        }
+
+    def _post_ephemeral(self, args: Args) -> Args:
+        text, blocks = message_content(args)
+        user = self.store.find_user(required(args, "user")).id
+        record = {
+            "text": text or "",
+            "blocks": blocks or [],
+            "thread_ts": args.get("thread_ts"),
+            "via": "chat.postEphemeral",
+        }
+        return {
+            "message_ts": self.store.post_ephemeral(required(args, "channel"), user, record)["ts"]
+        }
+
+    def _start_stream(self, args: Args) -> Args:
+        channel = self.store.channel(required(args, "channel"))
+        thread_ts = required(args, "thread_ts")
+        if not channel.is_im:
+            for name in ("recipient_team_id", "recipient_user_id"):
+                if not args.get(name):
+                    raise SlackMethodError(f"missing_{name}")
+        msg = self.store.post(
+            channel.id,
+            self.bot_user_id,
+            stream_text(args),
+            bot_id=self.bot_id,
+            thread_ts=thread_ts,
+            streaming=True,
+        )
+        return {"channel": msg["channel"], "ts": msg["ts"]}
+
+    def _append_stream(self, args: Args) -> Args:
+        msg = self.store.append_stream(
+            required(args, "channel"), required(args, "ts"), stream_text(args)
+        )
+        return {"channel": msg["channel"], "ts": msg["ts"]}
+
+    def _stop_stream(self, args: Args) -> Args:
+        msg = self.store.stop_stream(
+            required(args, "channel"),
+            required(args, "ts"),
+            stream_text(args),
+            json_arg(args, "blocks"),
+        )
+        return {"channel": msg["channel"], "ts": msg["ts"], "message": _api_view(msg)}
+
+    def _replies(self, args: Args) -> Args:
+        thread = self.store.thread_messages(required(args, "channel"), required(args, "ts"))
+        start = 0
+        if args.get("cursor"):
+            start = next(
+                (i for i, m in enumerate(thread) if m.ts == decode_cursor(args["cursor"])),
+                len(thread),
+            )
+        limit = int_arg(args, "limit", DEFAULT_REPLIES_LIMIT)
+        page = thread[start : start + limit]
+        more = start + limit < len(thread)
+        cursor = encode_cursor(thread[start + limit].ts) if more else ""
+        return {
+            "messages": [m.to_api() for m in page],
+            "has_more": more,
+            "response_metadata": {"next_cursor": cursor},
+        }
+
+    def _users_info(self, args: Args) -> Args:
+        return {"user": self.store.find_user(required(args, "user")).to_api(self.team_id)}
+
+    def _get_upload_url(self, args: Args) -> Args:
+        required(args, "length")
+        file_id = self.uploads.reserve(required(args, "filename"))
+        return {"upload_url": f"{self.url}/upload/v1/{file_id}", "file_id": file_id}
+
+    def _complete_upload(self, args: Args) -> Args:
+        channel = args.get("channel_id") or str(args.get("channels") or "").split(",")[0] or None
+        if channel:
+            self.store.channel(channel)
+        thread_ts = args.get("thread_ts") or None
+        comment = args.get("initial_comment") or ""
+        shared = self.uploads.share(json_arg(args, "files") or [], channel, thread_ts, comment)
+        files = [f.to_api(self.bot_user_id) for f in shared]
+        if channel:
+            self.store.post(
+                channel,
+                self.bot_user_id,
+                comment,
+                bot_id=self.bot_id,
+                thread_ts=thread_ts,
+                files=files,
+            )
+        return {"files": files}
+
+
+def _api_view(view: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in view.items() if k not in ("channel", "streaming", "edits")}
+
+
+__all__ = ["SlackEmulator", "SlackFile"]
