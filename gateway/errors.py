@@ -10,13 +10,17 @@
     │   └── AllRoutesFailedError      every route of the tier fell back
     └── UserFacingError               tell the person; retrying will not help
         ├── RequestRejectedError      the provider refused the request (4xx validation)
-        └── InputTooLargeError        the question or document is too long
+        ├── InputTooLargeError        the question or document is too long
+        └── BudgetExceededError       a daily spend cap leaves too little for this request
 
 Foreign exceptions are mapped where they enter (one place per client) with `raise … from exc`;
 their raw text never reaches Slack or Jira.
 """
 
 from __future__ import annotations
+
+import datetime
+from decimal import ROUND_DOWN, Decimal
 
 from gateway.types import Failover, Usage
 
@@ -79,9 +83,45 @@ class InputTooLargeError(UserFacingError):
     public_message = "That is too long for me to read in one go."
 
 
+class BudgetExceededError(UserFacingError):
+    """Refused before any model ran: says which budget, what is left, and when it resets."""
+
+    public_message = "This request would go over a daily budget."
+
+    def __init__(
+        self,
+        *,
+        scope: str,
+        budget_name: str,
+        remaining_micro_usd: int,
+        resets_at: datetime.datetime,
+    ) -> None:
+        self.scope = scope
+        self.remaining_micro_usd = max(remaining_micro_usd, 0)
+        self.resets_at = resets_at
+        left = _dollars(self.remaining_micro_usd)
+        super().__init__(
+            f"{scope} budget exceeded: {self.remaining_micro_usd} micro-USD left",
+            public_message=(
+                f"This request would go over {budget_name}: {left} left."
+                f" It resets at {resets_at:%H:%M} UTC on {resets_at:%Y-%m-%d}."
+            ),
+        )
+
+
+def _dollars(micro_usd: int) -> str:
+    """`$0.37`, `$0.0123`, `$12.50`: two to four decimals, rounded down so as never to overstate."""
+    dollars = (Decimal(micro_usd) / 1_000_000).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
+    text = f"{dollars:.4f}"
+    while text.endswith("0") and len(text.partition(".")[2]) > 2:
+        text = text[:-1]
+    return f"${text}"
+
+
 __all__ = [
     "AllRoutesFailedError",
     "BackendUnavailableError",
+    "BudgetExceededError",
     "ChatOpsError",
     "ConfigError",
     "FallbackError",
