@@ -24,4 +24,28 @@ def budget_spent(day: str, scope: str, name: str) -> str:
     return key("budget", day, scope, name)
 
 
-__all__ = ["PREFIX", "budget_spent", "key", "ledger_aggregate", "ledger_records"]
+def dedupe(kind: str, identity: str) -> str:
+    """Marks a Slack event (by event id, or by channel and ts) or webhook as already taken."""
+    return key("dedupe", kind, identity)
+
+
+def reply_state(request_id: str) -> str:
+    """Hash of the Slack messages one request's reply has posted, so a retry reuses them."""
+    return key("reply", request_id)
+
+
+def thread_context(channel: str, thread_ts: str) -> str:
+    """A briefly cached `conversations.replies` result (cache Redis)."""
+    return key("thread", channel, thread_ts)
+
+
+__all__ = [
+    "PREFIX",
+    "budget_spent",
+    "dedupe",
+    "key",
+    "ledger_aggregate",
+    "ledger_records",
+    "reply_state",
+    "thread_context",
+]

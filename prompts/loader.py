@@ -1,0 +1,68 @@
+"""Load and validate the task templates (Jinja2, StrictUndefined)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template
+
+from gateway.errors import ConfigError
+
+TIER_NAMES = ("small", "medium", "large")
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    task: str
+    tier: str
+    max_output_tokens: int
+    template: Template
+
+    def system(self) -> str:
+        return str(self.template.module.system()).strip()  # type: ignore[attr-defined]
+
+    def user(self, **values: Any) -> str:
+        return str(self.template.module.user(**values)).strip()  # type: ignore[attr-defined]
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("prompts", "."),
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+@cache
+def load_prompt(task: str) -> PromptTemplate:
+    template = _environment().get_template(f"{task}.j2")
+    module = template.module
+    declared = {name: getattr(module, name, None) for name in ("task", "tier", "max_output_tokens")}
+    if declared["task"] != task:
+        raise ConfigError(f"prompts/{task}.j2: declares task {declared['task']!r}")
+    if declared["tier"] not in TIER_NAMES:
+        raise ConfigError(f"prompts/{task}.j2: tier must be one of {', '.join(TIER_NAMES)}")
+    max_tokens = declared["max_output_tokens"]
+    if not isinstance(max_tokens, int) or max_tokens <= 0:
+        raise ConfigError(f"prompts/{task}.j2: max_output_tokens must be a positive integer")
+    for macro in ("system", "user"):
+        if not callable(getattr(module, macro, None)):
+            raise ConfigError(f"prompts/{task}.j2: missing macro {macro}()")
+    return PromptTemplate(task, str(declared["tier"]), max_tokens, template)
+
+
+def load_all() -> dict[str, PromptTemplate]:
+    """Every template, validated: called once at start-up so a broken one stops the process."""
+    names = sorted(
+        name.removesuffix(".j2") for name in _environment().list_templates(extensions=["j2"])
+    )
+    return {name: load_prompt(name) for name in names}
+
+
+__all__ = ["PromptTemplate", "load_all", "load_prompt"]
