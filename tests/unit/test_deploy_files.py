@@ -1,0 +1,151 @@
+"""Deploy files agree with the code: compose commands parse, env vars are real settings.
+
+No Docker here: the files are read as text and YAML, the way Docker and Slack would read them.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from chatops.cli import build_parser
+from chatops.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS_VARS = {name.upper() for name in Settings.model_fields}
+# `KEY=value`, or `# KEY=value` for an optional variable left commented out.
+ENV_LINE = re.compile(r"^(?:#\s?)?([A-Z][A-Z0-9_]*)=")
+
+
+def load_yaml(name: str) -> Any:
+    return yaml.safe_load((ROOT / name).read_text(encoding="utf-8"))
+
+
+def services() -> dict[str, dict[str, Any]]:
+    return dict(load_yaml("docker-compose.yml")["services"])
+
+
+def argv(command: str | list[str]) -> list[str]:
+    """Compose accepts a command as a string (split like a shell) or as a list."""
+    return shlex.split(command) if isinstance(command, str) else [str(a) for a in command]
+
+
+def chatops_commands() -> list[Any]:
+    found = [(name, argv(svc["command"])) for name, svc in services().items() if "command" in svc]
+    return [pytest.param(args, id=name) for name, args in found if args[0] == "chatops"]
+
+
+def dockerfile_lines() -> list[str]:
+    return (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()
+
+
+def test_compose_has_the_expected_services() -> None:
+    assert {"redis-queue", "redis-cache", "bot", "worker-interactive", "worker-bulk"} <= set(
+        services()
+    )
+    assert services()["sandbox"]["profiles"] == ["sandbox"]
+
+
+@pytest.mark.parametrize("args", chatops_commands())
+def test_compose_chatops_command_parses(args: list[str]) -> None:
+    build_parser().parse_args(args[1:])
+
+
+def test_dockerfile_default_command_parses() -> None:
+    cmd = [line for line in dockerfile_lines() if line.startswith("CMD ")][-1]
+    args = yaml.safe_load(cmd.removeprefix("CMD "))  # the JSON (exec) form is valid YAML
+    assert args[0] == "chatops"
+    build_parser().parse_args(args[1:])
+
+
+def test_compose_environment_names_are_settings() -> None:
+    for name, svc in services().items():
+        env = svc.get("environment", {})
+        keys = set(env) if isinstance(env, dict) else {item.split("=", 1)[0] for item in env}
+        assert keys <= SETTINGS_VARS, f"{name}: {sorted(keys - SETTINGS_VARS)} not in Settings"
+
+
+def test_env_example_lists_exactly_the_settings() -> None:
+    lines = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+    names = [m.group(1) for m in map(ENV_LINE.match, lines) if m]
+    assert len(names) == len(set(names)), "a variable is listed twice"
+    assert set(names) == SETTINGS_VARS
+
+
+def test_env_example_values_are_valid_settings() -> None:
+    load_settings(_env_file=ROOT / ".env.example")
+
+
+def redis_args(service: str) -> list[str]:
+    return argv(services()[service]["command"])
+
+
+def option(args: list[str], name: str) -> str:
+    return args[args.index(name) + 1]
+
+
+def test_queue_redis_never_evicts_and_keeps_an_append_only_file() -> None:
+    args = redis_args("redis-queue")
+    assert option(args, "--maxmemory-policy") == "noeviction"
+    assert option(args, "--appendonly") == "yes"
+    assert services()["redis-queue"]["volumes"]
+
+
+def test_cache_redis_is_bounded_lfu_without_persistence() -> None:
+    args = redis_args("redis-cache")
+    assert option(args, "--maxmemory-policy") == "allkeys-lfu"
+    assert "--maxmemory" in args
+    assert option(args, "--save") == ""
+    assert "volumes" not in services()["redis-cache"]
+
+
+def test_bot_and_workers_point_at_both_redis_services() -> None:
+    for name in ("bot", "worker-interactive", "worker-bulk"):
+        env = services()[name]["environment"]
+        assert env["REDIS_URL"].startswith("redis://redis-queue:")
+        assert env["CACHE_REDIS_URL"].startswith("redis://redis-cache:")
+
+
+def test_image_runs_as_a_non_root_user() -> None:
+    lines = dockerfile_lines()
+    last_from = max(i for i, line in enumerate(lines) if line.startswith("FROM "))
+    users = [line.split()[1] for line in lines[last_from:] if line.startswith("USER ")]
+    assert users, "the runtime stage sets no USER"
+    assert users[-1].split(":")[0] not in {"root", "0"}
+
+
+def manifest() -> dict[str, Any]:
+    return dict(load_yaml("slack-manifest.yml"))
+
+
+def test_manifest_declares_the_commands_and_events() -> None:
+    data = manifest()
+    commands = {c["command"]: c for c in data["features"]["slash_commands"]}
+    assert set(commands) == {"/ask", "/summarize", "/llm-cost"}
+    assert all(c["usage_hint"] and c["url"].endswith("/slack/events") for c in commands.values())
+    assert {"app_mention", "message.im"} <= set(
+        data["settings"]["event_subscriptions"]["bot_events"]
+    )
+    assert data["settings"]["interactivity"]["is_enabled"] is True
+    assert data["features"]["app_home"]["messages_tab_enabled"] is True
+
+
+def test_manifest_grants_every_scope_the_bot_needs() -> None:
+    needed = {
+        "app_mentions:read",
+        "chat:write",
+        "commands",
+        "channels:history",
+        "groups:history",
+        "im:history",
+        "im:read",
+        "im:write",
+        "users:read",
+        "files:write",
+    }
+    assert needed <= set(manifest()["oauth_config"]["scopes"]["bot"])
