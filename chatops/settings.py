@@ -35,7 +35,12 @@ def parse_routes(spec: str) -> tuple[Route, ...]:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        # `SLACK_APP_TOKEN=` in a .env means unset, not an empty token.
+        env_ignore_empty=True,
     )
 
     # Model tiers: the first route is primary, the rest are fallbacks in order.
@@ -74,6 +79,20 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str | None = None
+    # While tokens arrive, the visible reply grows at least this often.
+    slack_stream_flush_s: PositiveSeconds = 0.5
+    # A question longer than this is refused with a message (paste long logs as a file).
+    max_question_chars: Annotated[int, Field(gt=0)] = 4000
+    # How long a thread's history read from Slack is reused (`conversations.replies` is
+    # rate-limited hard for some apps).
+    thread_cache_ttl_s: Annotated[int, Field(gt=0)] = 600
+
+    # Jobs: timeout and retries of one answer; RQ's maintenance pass finds jobs of killed
+    # workers (seconds).
+    job_timeout_s: Annotated[int, Field(gt=0)] = 180
+    job_retries: Annotated[int, Field(ge=0)] = 2
+    worker_maintenance_interval_s: Annotated[int, Field(gt=0)] = 60
+    worker_job_monitoring_interval_s: Annotated[int, Field(gt=0)] = 10
 
     # Jira.
     jira_url: str | None = None

@@ -1,0 +1,62 @@
+"""`build_app`: the Bolt app with every listener registered through `register(app, deps)`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import redis
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.dedupe import Deduper
+from bot.jobs import JobQueue
+from bot.listeners import commands, events
+from chatops.settings import Settings
+from gateway.errors import ConfigError
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+@dataclass(frozen=True)
+class BotDeps:
+    """What listeners need besides Bolt's own arguments."""
+
+    settings: Settings
+    jobs: JobQueue
+    dedupe: Deduper
+    clock: Callable[[], float] = field(default=time.time)
+
+
+def build_deps(settings: Settings) -> BotDeps:
+    # Short Redis timeouts: a listener must still ack within Slack's 3 s if Redis is gone.
+    connection = redis.Redis.from_url(
+        settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0, health_check_interval=30
+    )
+    return BotDeps(settings, JobQueue(connection, settings), Deduper(connection))
+
+
+def build_app(deps: BotDeps) -> App:
+    settings = deps.settings
+    if settings.slack_bot_token is None:
+        raise ConfigError("SLACK_BOT_TOKEN: required to run the bot (xoxb-…)")
+    if settings.slack_signing_secret is None and settings.slack_app_token is None:
+        raise ConfigError("SLACK_SIGNING_SECRET: required in HTTP mode (or set SLACK_APP_TOKEN)")
+    client = WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url or DEFAULT_SLACK_API_URL,
+    )
+    secret = settings.slack_signing_secret
+    app = App(
+        client=client,
+        signing_secret=secret.get_secret_value() if secret else None,
+        # Socket Mode requests are not signed; HTTP requests always are.
+        request_verification_enabled=secret is not None,
+    )
+    commands.register(app, deps)
+    events.register(app, deps)
+    return app
+
+
+__all__ = ["BotDeps", "build_app", "build_deps"]

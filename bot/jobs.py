@@ -1,0 +1,35 @@
+"""Enqueues answer jobs on RQ with their retry policy, timeout and an id from the request."""
+
+from __future__ import annotations
+
+import redis
+from rq import Queue, Retry
+
+from chatops.payloads import ANSWER_FUNCTION, INTERACTIVE_QUEUE, AnswerJob
+from chatops.settings import Settings
+
+FAILURE_TTL_S = 3600
+RESULT_TTL_S = 300
+RETRY_INTERVALS_S = [1, 5]
+
+
+class JobQueue:
+    def __init__(self, connection: redis.Redis, settings: Settings) -> None:
+        self._interactive = Queue(INTERACTIVE_QUEUE, connection=connection)
+        self._retry = Retry(max=settings.job_retries, interval=RETRY_INTERVALS_S)
+        self._timeout = settings.job_timeout_s
+
+    def enqueue_answer(self, job: AnswerJob) -> None:
+        self._interactive.enqueue_call(
+            ANSWER_FUNCTION,
+            args=(job.model_dump(mode="json"),),
+            job_id=job.job_id,
+            timeout=self._timeout,
+            retry=self._retry if self._retry.max else None,
+            failure_ttl=FAILURE_TTL_S,
+            result_ttl=RESULT_TTL_S,
+            description=f"answer {job.kind} {job.request_id}",
+        )
+
+
+__all__ = ["JobQueue"]

@@ -1,0 +1,1 @@
+"""Listener packages, one handler per module; each package has `register(app, deps)`."""

@@ -1,0 +1,51 @@
+"""`/ask <question>`: validate, dedupe, enqueue, ack. The worker posts the root message
+(`<@user> asked: …`) and streams the answer into its thread."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import redis
+from slack_bolt import Ack, App
+
+from chatops import messages
+from chatops.payloads import AnswerJob
+
+if TYPE_CHECKING:
+    from bot.app import BotDeps
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, deps: BotDeps) -> None:
+    @app.command("/ask")
+    def handle_ask(ack: Ack, command: dict[str, Any]) -> None:
+        question = (command.get("text") or "").strip()
+        if not question:
+            ack(text=messages.ASK_USAGE)
+            return
+        limit = deps.settings.max_question_chars
+        if len(question) > limit:
+            ack(text=messages.QUESTION_TOO_LONG.format(length=len(question), limit=limit))
+            return
+        trigger = command["trigger_id"]
+        job = AnswerJob(
+            request_id=f"ask-{trigger}",
+            kind="ask",
+            team_id=command["team_id"],
+            channel=command["channel_id"],
+            user=command["user_id"],
+            text=question,
+            received_at=deps.clock(),
+            response_url=command.get("response_url"),
+        )
+        try:
+            if deps.dedupe.first_time(("slash", trigger)):
+                deps.jobs.enqueue_answer(job)
+        except redis.RedisError:
+            log.exception("enqueue_failed request_id=%s", job.request_id)
+            ack(text=messages.BUSY)
+            return
+        log.info("enqueued request_id=%s kind=ask", job.request_id)
+        ack()

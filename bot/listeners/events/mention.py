@@ -1,0 +1,18 @@
+"""`app_mention`: answer in the thread, with the thread so far as context."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import App, BoltContext
+
+from bot.listeners.events.submit import submit
+
+if TYPE_CHECKING:
+    from bot.app import BotDeps
+
+
+def register(app: App, deps: BotDeps) -> None:
+    @app.event("app_mention")
+    def handle_mention(body: dict[str, Any], context: BoltContext) -> None:
+        submit(deps, "mention", body, context.bot_user_id or "")

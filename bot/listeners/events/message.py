@@ -1,0 +1,26 @@
+"""`message` events: direct messages hold a conversation; a channel message that @mentions
+the bot is the same message Slack also sends as `app_mention` (dedupe answers it once)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import App, BoltContext
+
+from bot.listeners.events.submit import submit
+
+if TYPE_CHECKING:
+    from bot.app import BotDeps
+
+
+def register(app: App, deps: BotDeps) -> None:
+    @app.event("message")
+    def handle_message(body: dict[str, Any], context: BoltContext) -> None:
+        event = body["event"]
+        if event.get("subtype") or event.get("bot_id") or "user" not in event:
+            return  # edits, deletions, joins, and bots (ourselves included)
+        bot_user_id = context.bot_user_id or ""
+        if event.get("channel_type") == "im":
+            submit(deps, "dm", body, bot_user_id)
+        elif bot_user_id and f"<@{bot_user_id}" in (event.get("text") or ""):
+            submit(deps, "mention", body, bot_user_id)

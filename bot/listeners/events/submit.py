@@ -1,0 +1,53 @@
+"""Turns one Slack message event into one answer job, exactly once per message."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+import redis
+
+from chatops.payloads import AnswerJob, Kind
+
+if TYPE_CHECKING:
+    from bot.app import BotDeps
+
+log = logging.getLogger(__name__)
+
+
+def strip_mention(text: str, bot_user_id: str) -> str:
+    return re.sub(rf"<@{re.escape(bot_user_id)}(\|[^>]*)?>", "", text).strip()
+
+
+def submit(deps: BotDeps, kind: Kind, body: dict[str, Any], bot_user_id: str) -> None:
+    """Bolt has already acknowledged the event. Validation of the text (empty, too long) is
+    the worker's: it answers in the thread, which a listener cannot do without a Slack call."""
+    event = body["event"]
+    channel, ts = event["channel"], event["ts"]
+    text = strip_mention(event.get("text") or "", bot_user_id)
+    job = AnswerJob(
+        request_id=f"ev-{channel}-{ts}",
+        kind=kind,
+        team_id=body.get("team_id") or event.get("team", ""),
+        channel=channel,
+        user=event["user"],
+        text=text,
+        thread_ts=event.get("thread_ts") or ts,
+        message_ts=ts,
+        received_at=deps.clock(),
+    )
+    try:
+        if not deps.dedupe.first_time(
+            ("event", body.get("event_id", ts)), ("msg", f"{channel}:{ts}")
+        ):
+            log.info("duplicate_event request_id=%s", job.request_id)
+            return
+        deps.jobs.enqueue_answer(job)
+    except redis.RedisError:
+        log.exception("enqueue_failed request_id=%s", job.request_id)
+        return
+    log.info("enqueued request_id=%s kind=%s", job.request_id, kind)
+
+
+__all__ = ["strip_mention", "submit"]

@@ -1,0 +1,29 @@
+"""`chatops bot`: the Slack edge — HTTP (gunicorn) or, with SLACK_APP_TOKEN, Socket Mode."""
+
+from __future__ import annotations
+
+import argparse
+
+from chatops.settings import load_settings
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("bot", help="serve the Slack bot (HTTP, or Socket Mode)")
+    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--port", type=int, default=3000)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if settings.slack_app_token is not None:
+        from bot.socket_mode import run_socket_mode
+
+        run_socket_mode(settings)
+        return 0
+    from bot.http import BotServer
+
+    BotServer(settings, f"{args.host}:{args.port}", args.workers, args.threads).run()
+    return 0

@@ -1,0 +1,29 @@
+"""Every sentence the bot shows a person, in one place."""
+
+from __future__ import annotations
+
+ASK_USAGE = (
+    "Ask me anything about your systems: `/ask <question>` — "
+    "for example `/ask how do I rotate the staging DB password?`"
+)
+MENTION_USAGE = "Yes? Mention me with a question, e.g. `@ChatOps Bot why did the deploy fail?`"
+QUESTION_TOO_LONG = (
+    "That question is {length:,} characters; I can take {limit:,}. "
+    "Shorten it, or attach long logs as a file and ask about them."
+)
+BUSY = "I can't take requests right now (my queue is unavailable). Please try again in a minute."
+ROOT_MESSAGE = "<@{user}> asked: {question}"
+FOOTER = "_{model} · {input_tokens:,} in / {output_tokens:,} out tokens_"
+JOB_FAILED = ":warning: Sorry, I couldn't finish this answer: {reason} (error id `{error_id}`)"
+UNEXPECTED = "something went wrong on my side"
+
+__all__ = [
+    "ASK_USAGE",
+    "BUSY",
+    "FOOTER",
+    "JOB_FAILED",
+    "MENTION_USAGE",
+    "QUESTION_TOO_LONG",
+    "ROOT_MESSAGE",
+    "UNEXPECTED",
+]

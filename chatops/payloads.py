@@ -1,0 +1,59 @@
+"""The job payload the bot enqueues and the worker runs: plain JSON, never a pickled client."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Kind = Literal["ask", "mention", "dm"]
+
+# RQ queues, one worker pool each (crash-safe dequeue needs a worker on exactly one queue).
+INTERACTIVE_QUEUE = "interactive"
+BULK_QUEUE = "bulk"
+QUEUE_NAMES = (INTERACTIVE_QUEUE, BULK_QUEUE)
+
+# The job function, named by import path: the bot never imports worker code.
+ANSWER_FUNCTION = "workers.jobs.answer"
+
+# Which prompt template answers each kind of request.
+TASK_BY_KIND: dict[str, str] = {"ask": "ask", "mention": "thread", "dm": "dm"}
+
+
+class AnswerJob(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    request_id: str
+    kind: Kind
+    team_id: str
+    channel: str
+    user: str
+    text: str
+    # The thread to answer in; None for /ask, whose root message the worker posts.
+    thread_ts: str | None = None
+    # The message being answered (events only): thread history stops before it.
+    message_ts: str | None = None
+    received_at: float
+    # /ask only: where to tell the person privately if the thread cannot be started.
+    response_url: str | None = None
+
+    @property
+    def task(self) -> str:
+        return TASK_BY_KIND[self.kind]
+
+    @property
+    def job_id(self) -> str:
+        """RQ job ids allow only letters, digits, `_` and `-` (a Slack ts has a dot)."""
+        return "answer-" + re.sub(r"[^A-Za-z0-9_-]", "_", self.request_id)
+
+
+__all__ = [
+    "ANSWER_FUNCTION",
+    "BULK_QUEUE",
+    "INTERACTIVE_QUEUE",
+    "QUEUE_NAMES",
+    "TASK_BY_KIND",
+    "AnswerJob",
+    "Kind",
+]

@@ -1,0 +1,83 @@
+"""Conversation context for a reply: the thread so far (from `conversations.replies`, cached
+in the cache Redis and written through with each answer) or a DM's recent turns."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import redis
+from slack_sdk import WebClient
+
+from gateway import Message, keys
+
+# Turns kept as context: older ones are dropped first (the cost engine trims further).
+MAX_TURNS = 20
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: str
+    text: str
+    ts: str
+
+
+class ConversationMemory:
+    def __init__(self, slack: WebClient, cache: redis.Redis, bot_user_id: str, ttl_s: int) -> None:
+        self._slack = slack
+        self._cache = cache
+        self._bot_user_id = bot_user_id
+        self._ttl_s = ttl_s
+
+    def thread(self, channel: str, thread_ts: str, before_ts: str) -> list[Turn]:
+        """The thread's turns before `before_ts`, from the cache or else from Slack."""
+        raw = self._cache.get(keys.thread_context(channel, thread_ts))
+        if raw is not None:
+            turns = [Turn(**t) for t in json.loads(raw)]
+        else:
+            turns = self._read_thread(channel, thread_ts)
+            self._store(channel, thread_ts, turns)
+        return [t for t in turns if float(t.ts) < float(before_ts)][-MAX_TURNS:]
+
+    def dm(self, channel: str) -> list[Turn]:
+        raw = self._cache.get(keys.thread_context(channel, "dm"))
+        return [Turn(**t) for t in json.loads(raw)] if raw else []
+
+    def remember(self, channel: str, key_ts: str, *new: Turn) -> None:
+        """Write through: the next reply in this conversation sees this exchange."""
+        raw = self._cache.get(keys.thread_context(channel, key_ts))
+        turns = [Turn(**t) for t in json.loads(raw)] if raw else []
+        known = {t.ts for t in turns}
+        turns += [t for t in new if t.ts not in known]
+        self._store(channel, key_ts, turns[-MAX_TURNS * 2 :])
+
+    def _store(self, channel: str, key_ts: str, turns: list[Turn]) -> None:
+        data = json.dumps([t.__dict__ for t in turns])
+        self._cache.set(keys.thread_context(channel, key_ts), data, ex=self._ttl_s)
+
+    def _read_thread(self, channel: str, thread_ts: str) -> list[Turn]:
+        response = self._slack.conversations_replies(channel=channel, ts=thread_ts, limit=100)
+        turns = []
+        for message in response.get("messages", []):
+            is_bot = bool(message.get("bot_id")) or message.get("user") == self._bot_user_id
+            turns.append(
+                Turn("assistant" if is_bot else "user", message.get("text", ""), message["ts"])
+            )
+        return turns
+
+
+def as_messages(turns: list[Turn], question: str) -> tuple[Message, ...]:
+    """Alternating user/assistant messages ending with the question, as Converse requires:
+    consecutive turns of one role are merged, and a thread opened by the bot (an /ask root)
+    starts as a user turn."""
+    merged: list[Message] = []
+    for turn in [*turns, Turn("user", question, "")]:
+        role = "user" if not merged and turn.role == "assistant" else turn.role
+        if merged and merged[-1].role == role:
+            merged[-1] = Message(role, f"{merged[-1].text}\n\n{turn.text}")  # type: ignore[arg-type]
+        else:
+            merged.append(Message(role, turn.text))  # type: ignore[arg-type]
+    return tuple(merged)
+
+
+__all__ = ["ConversationMemory", "Turn", "as_messages"]

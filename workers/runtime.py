@@ -1,0 +1,72 @@
+"""The clients a worker process builds once, before it takes its first job.
+
+`install` is called by the worker entrypoint; job functions read `current()`. Building boto3
+and slack_sdk clients costs ~200 ms, which no job should pay.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import redis
+from slack_sdk import WebClient
+
+from chatops.settings import Settings, load_settings
+from chatops.wiring import build_gateway
+from gateway import Gateway
+from prompts import PromptTemplate, load_all
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    gateway: Gateway
+    slack: WebClient
+    bot_user_id: str
+    queue_redis: redis.Redis
+    cache_redis: redis.Redis
+    prompts: dict[str, PromptTemplate]
+    # Slack calls that can overlap the model call (posting an /ask root message).
+    background: ThreadPoolExecutor
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    slack = WebClient(token=token, base_url=settings.slack_api_url or DEFAULT_SLACK_API_URL)
+    queue_redis = redis.Redis.from_url(settings.redis_url)
+    return Runtime(
+        settings=settings,
+        gateway=build_gateway(settings),
+        slack=slack,
+        bot_user_id=str(slack.auth_test()["user_id"]) if token else "",
+        queue_redis=queue_redis,
+        cache_redis=(
+            redis.Redis.from_url(settings.cache_redis_url)
+            if settings.cache_redis_url
+            else queue_redis
+        ),
+        prompts=load_all(),
+        background=ThreadPoolExecutor(max_workers=4, thread_name_prefix="slack"),
+    )
+
+
+_current: Runtime | None = None
+
+
+def install(runtime: Runtime) -> None:
+    global _current
+    _current = runtime
+
+
+def current() -> Runtime:
+    """The installed runtime; built on first use in a process that did not install one."""
+    if _current is None:
+        install(build_runtime(load_settings()))
+    assert _current is not None
+    return _current
+
+
+__all__ = ["Runtime", "build_runtime", "current", "install"]

@@ -1,0 +1,218 @@
+"""Streams one answer into a Slack thread, as the model writes it.
+
+- `chat.startStream` / `appendStream` / `stopStream`, flushed on time (the visible text grows
+  at least every `flush_interval_s` while tokens arrive) rather than only by buffer size;
+  the first text is sent at once.
+- Falls back to `chat.postMessage` + `chat.update` when streaming is refused, and finishes a
+  stream that expired (`message_not_in_streaming_state`) with `chat.update` on the same ts.
+- Continues in a follow-up message before a message passes Slack's ~12,000 characters.
+- A 429 defers flushes until its `Retry-After` has passed; text is buffered, never dropped,
+  and the model stream is never blocked on Slack except at the very end.
+- Every message it posts is recorded in `ReplyState`; a retried job passes those in as
+  `reuse`, and they are overwritten with `chat.update` before anything new is posted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from workers.reply_state import ReplyState
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 11_500  # Slack refuses markdown_text past ~12,000; leave room for a footer
+SUPERSEDED = "_(replaced by the answer above)_"
+
+
+def _error_code(exc: SlackApiError) -> str:
+    return str(exc.response.get("error", "")) if exc.response is not None else ""
+
+
+def _retry_after_s(exc: SlackApiError) -> float:
+    headers = exc.response.headers if exc.response is not None else {}
+    value = headers.get("Retry-After") or headers.get("retry-after") or 1
+    return float(value)
+
+
+def split_at(text: str, limit: int) -> tuple[str, str]:
+    """Split before `limit`, at the last line break or space if there is one."""
+    if len(text) <= limit:
+        return text, ""
+    cut = max(text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
+    cut = cut if cut > limit // 2 else limit
+    return text[:cut], text[cut:]
+
+
+class SlackReply:
+    def __init__(
+        self,
+        client: WebClient,
+        state: ReplyState,
+        *,
+        channel: str,
+        thread_ts: Callable[[], str],
+        recipient_user: str,
+        recipient_team: str,
+        flush_interval_s: float = 0.5,
+        max_chars: int = MAX_MESSAGE_CHARS,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._client = client
+        self._state = state
+        self._channel = channel
+        self._thread_ts = thread_ts
+        self._recipient = {"recipient_user_id": recipient_user, "recipient_team_id": recipient_team}
+        self._flush_interval_s = flush_interval_s
+        self._max_chars = max_chars
+        self._clock = clock
+        self._sleep = sleep
+        self._reuse = list(state.message_ts)
+        self._ts: str | None = None  # the message being written
+        self._text = ""  # what that message shows (or will, once pending is flushed)
+        self._pending = ""
+        self._streaming = not self._reuse
+        self._last_flush = float("-inf")
+        self._not_before = float("-inf")
+        for ts in self._reuse:
+            self._call("chat_stopStream", ignore_errors=True, channel=channel, ts=ts)
+
+    # -- public ------------------------------------------------------------------------------
+
+    def append(self, delta: str) -> None:
+        self._pending += delta
+        now = self._clock()
+        due = self._ts is None or now - self._last_flush >= self._flush_interval_s
+        if due and now >= self._not_before:
+            self._flush()
+
+    def finish(self, footer: str = "") -> None:
+        """Flush everything, add the footer, and close the message; waits out rate limits."""
+        self._pending += f"\n\n{footer}" if footer else ""
+        while self._pending or self._ts is None:
+            self._sleep(max(0.0, self._not_before - self._clock()))
+            self._flush()
+        if self._streaming:
+            self._call("chat_stopStream", ignore_errors=True, channel=self._channel, ts=self._ts)
+        for ts in self._reuse:
+            self._update(ts, SUPERSEDED)
+
+    def show_error(self, text: str) -> None:
+        """Replace whatever was written with an error line (or post one)."""
+        self._pending = ""
+        if self._ts is None:
+            self._pending = text
+            self.finish()
+            return
+        if self._streaming:
+            self._call("chat_stopStream", ignore_errors=True, channel=self._channel, ts=self._ts)
+            self._streaming = False
+        self._text = self._text + "\n\n" + text
+        self._update(self._ts, self._text)
+
+    # -- flushing ----------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        room = self._max_chars - len(self._text)
+        chunk, rest = split_at(self._pending, room)
+        try:
+            if self._ts is None:
+                self._open(chunk)
+            elif chunk:
+                self._extend(chunk)
+        except _Deferred:
+            return
+        self._pending = rest
+        self._last_flush = self._clock()
+        if rest:
+            self._roll_over()
+            self._flush()
+
+    def _open(self, text: str) -> None:
+        if self._reuse:
+            self._ts = self._reuse.pop(0)
+            self._update(self._ts, text)
+        elif self._streaming and self._start_stream(text):
+            pass
+        else:
+            response = self._call(
+                "chat_postMessage",
+                channel=self._channel,
+                thread_ts=self._thread_ts(),
+                markdown_text=text,
+            )
+            self._ts = str(response["ts"])
+            self._state.add_message(self._ts)
+        self._text = text
+
+    def _start_stream(self, text: str) -> bool:
+        try:
+            response = self._client.chat_startStream(
+                channel=self._channel,
+                thread_ts=self._thread_ts(),
+                markdown_text=text,
+                **self._recipient,
+            )
+        except SlackApiError as exc:
+            self._defer_if_limited(exc)
+            log.warning("slack_stream_refused error=%s; posting and updating", _error_code(exc))
+            self._streaming = False
+            return False
+        self._ts = str(response["ts"])
+        self._state.add_message(self._ts)
+        return True
+
+    def _extend(self, chunk: str) -> None:
+        assert self._ts is not None
+        if self._streaming:
+            try:
+                self._client.chat_appendStream(
+                    channel=self._channel, ts=self._ts, markdown_text=chunk
+                )
+                self._text += chunk
+                return
+            except SlackApiError as exc:
+                self._defer_if_limited(exc)
+                log.warning("slack_stream_ended error=%s; updating instead", _error_code(exc))
+                self._streaming = False
+        self._update(self._ts, self._text + chunk)
+        self._text += chunk
+
+    def _roll_over(self) -> None:
+        """Close the full message; the next flush opens a follow-up in the same thread."""
+        if self._streaming:
+            self._call("chat_stopStream", ignore_errors=True, channel=self._channel, ts=self._ts)
+        self._ts = None
+        self._text = ""
+
+    # -- Slack calls -------------------------------------------------------------------------
+
+    def _update(self, ts: str, text: str) -> None:
+        self._call("chat_update", channel=self._channel, ts=ts, markdown_text=text)
+
+    def _defer_if_limited(self, exc: SlackApiError) -> None:
+        if exc.response is not None and exc.response.status_code == 429:
+            self._not_before = self._clock() + _retry_after_s(exc)
+            raise _Deferred from exc
+
+    def _call(self, method: str, *, ignore_errors: bool = False, **kwargs: Any) -> Any:
+        try:
+            return getattr(self._client, method)(**kwargs)
+        except SlackApiError as exc:
+            if ignore_errors and (exc.response is None or exc.response.status_code != 429):
+                return None
+            self._defer_if_limited(exc)
+            raise
+
+
+class _Deferred(Exception):
+    """A flush was refused with 429; the text stays pending until Retry-After has passed."""
+
+
+__all__ = ["MAX_MESSAGE_CHARS", "SlackReply", "split_at"]
