@@ -27,7 +27,7 @@ RECIPIENT = {"recipient_team_id": "T_DEMO", "recipient_user_id": "U_ALICE"}
 
 @pytest.fixture
 def slack() -> Iterator[SlackEmulator]:
-    emulator = SlackEmulator(stream_lifetime_s=0.5).start()
+    emulator = SlackEmulator().start()
     try:
         yield emulator
     finally:
@@ -150,19 +150,26 @@ def test_a_stopped_stream_takes_no_more_text(client: WebClient) -> None:
     )
 
 
-def test_a_stream_expires_after_its_lifetime(client: WebClient, slack: SlackEmulator) -> None:
-    root = client.chat_postMessage(channel="D_BOB", text="question")
-    started = client.chat_startStream(channel="D_BOB", thread_ts=root["ts"], markdown_text="a")
-    time.sleep(0.6)
-    assert (
-        error_of(client.chat_appendStream, channel="D_BOB", ts=started["ts"], markdown_text="b")
-        == "message_not_in_streaming_state"
-    )
-    assert error_of(client.chat_stopStream, channel="D_BOB", ts=started["ts"]) == (
-        "message_not_in_streaming_state"
-    )
-    client.chat_update(channel="D_BOB", ts=started["ts"], text="a, finished by chat.update")
-    assert slack.message("D_BOB", started["ts"])["text"] == "a, finished by chat.update"
+def test_a_stream_expires_after_its_lifetime() -> None:
+    slack = SlackEmulator(stream_lifetime_s=0.2).start()
+    try:
+        client = WebClient(token="xoxb-sandbox", base_url=slack.url + "/api/")
+        root = client.chat_postMessage(channel="D_BOB", text="question")
+        ts = client.chat_startStream(channel="D_BOB", thread_ts=root["ts"], markdown_text="a")["ts"]
+        time.sleep(0.3)
+        assert (
+            error_of(client.chat_appendStream, channel="D_BOB", ts=ts, markdown_text="b")
+            == "message_not_in_streaming_state"
+        )
+        assert (
+            error_of(client.chat_stopStream, channel="D_BOB", ts=ts)
+            == "message_not_in_streaming_state"
+        )
+        assert slack.message("D_BOB", ts)["streaming"] is False
+        client.chat_update(channel="D_BOB", ts=ts, text="a, finished by chat.update")
+        assert slack.message("D_BOB", ts)["text"] == "a, finished by chat.update"
+    finally:
+        slack.stop()
 
 
 def test_a_stream_stops_at_12000_characters(client: WebClient, slack: SlackEmulator) -> None:
