@@ -38,6 +38,8 @@ Handler = Callable[[Exchange, str], Reply]
 
 
 class JiraEmulator(EmulatorServer):
+    """A Jira Server 9 site seeded from `fixtures` (None: start empty, for replays)."""
+
     name = "jira"
 
     def __init__(
