@@ -18,9 +18,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
-
 
 # How often serve_forever checks for shutdown: stopping an emulator takes at most this long.
 POLL_INTERVAL_S = 0.02
@@ -132,7 +131,7 @@ class EmulatorServer:
     def url(self) -> str:
         return f"http://{self._host}:{self._httpd.server_port}"
 
-    def start(self) -> EmulatorServer:
+    def start(self) -> Self:
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             args=(POLL_INTERVAL_S,),
@@ -149,7 +148,7 @@ class EmulatorServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def __enter__(self) -> EmulatorServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -1,0 +1,201 @@
+"""The whole system on one machine: emulators in this process; Redis, the bot (gunicorn) and
+RQ workers as real processes wired to them through settings (environment variables).
+
+`chatops up` runs it for a person; the end-to-end tests and the benchmarks run the very same
+thing, so what they measure is what a user starts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+
+import redis
+
+from gateway.errors import ConfigError
+from sandbox.bedrock import BedrockEmulator
+from sandbox.jira import JiraEmulator
+from sandbox.openai_compat import OpenAICompatEmulator
+from sandbox.slack import SlackEmulator
+
+SIGNING_SECRET = "sandbox-signing-secret"
+BOT_TOKEN = "xoxb-sandbox"
+EC2_MODEL = "llama-3.1-8b-instruct"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait(check: object, what: str, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if check():  # type: ignore[operator]
+                return
+        except Exception:
+            pass
+        if time.monotonic() > deadline:
+            raise ConfigError(f"{what} did not start within {timeout_s:.0f} s")
+        time.sleep(0.05)
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    """A private `redis-server` on a free port (noeviction, nothing on disk), as a URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise ConfigError("REDIS_URL: no Redis answers and redis-server is not on PATH")
+    port = free_port()
+    with tempfile.TemporaryDirectory() as workdir:
+        process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                workdir,
+                "--maxmemory-policy",
+                "noeviction",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        url = f"redis://127.0.0.1:{port}/0"
+        try:
+            _wait(lambda: redis.Redis.from_url(url).ping(), "redis-server")
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@dataclass
+class Stack:
+    redis_url: str
+    slack: SlackEmulator
+    jira: JiraEmulator
+    bedrock: BedrockEmulator
+    ec2: OpenAICompatEmulator
+    env: dict[str, str]
+    bot_url: str = ""
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    log_dir: str = ""
+
+    def spawn(self, *args: str, name: str) -> subprocess.Popen[bytes]:
+        # The child keeps its own copy of the log's descriptor; ours is closed at once.
+        with open(os.path.join(self.log_dir, f"{name}.log"), "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "chatops.cli", *args],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.processes.append(process)
+        return process
+
+    def start_worker(self, queue: str = "interactive") -> subprocess.Popen[bytes]:
+        index = len(self.processes)
+        return self.spawn("worker", "--queue", queue, name=f"worker-{queue}-{index}")
+
+    def start_bot(self) -> None:
+        port = free_port()
+        self.spawn("bot", "--host", "127.0.0.1", "--port", str(port), "--workers", "1", name="bot")
+        self.bot_url = f"http://127.0.0.1:{port}"
+        _wait(
+            lambda: urllib.request.urlopen(f"{self.bot_url}/healthz", timeout=1).status == 200,
+            "the bot",
+        )
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"== {name}\n{open(os.path.join(self.log_dir, name)).read()}"
+            for name in sorted(os.listdir(self.log_dir))
+        )
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def stack_env(
+    redis_url: str,
+    slack: SlackEmulator,
+    jira: JiraEmulator,
+    bedrock: BedrockEmulator,
+    ec2: OpenAICompatEmulator,
+) -> dict[str, str]:
+    """Settings, as environment variables, that point every real client at the emulators."""
+    passthrough = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "SLACK_", "JIRA_", "EC2_", "BEDROCK_", "TIER_"))
+    }
+    return {
+        **passthrough,
+        "REDIS_URL": redis_url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": f"{slack.url}/api/",
+        "JIRA_URL": jira.url,
+        "JIRA_USER": "sandbox@example.com",
+        "JIRA_API_TOKEN": "sandbox",
+        "BEDROCK_ENDPOINT_URL": bedrock.url,
+        "EC2_LLM_BASE_URL": f"{ec2.url}/v1",
+        "AWS_ACCESS_KEY_ID": "sandbox",
+        "AWS_SECRET_ACCESS_KEY": "sandbox",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+@contextmanager
+def local_stack(
+    redis_url: str | None = None, *, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[Stack]:
+    """Emulators, Redis (the given URL, or a private redis-server), the bot and workers."""
+    with ExitStack() as stack:
+        url = redis_url or stack.enter_context(redis_server())
+        slack = stack.enter_context(SlackEmulator())
+        jira = stack.enter_context(JiraEmulator())
+        bedrock = stack.enter_context(BedrockEmulator())
+        ec2 = stack.enter_context(OpenAICompatEmulator(models=(EC2_MODEL,)))
+        running = Stack(
+            url,
+            slack,
+            jira,
+            bedrock,
+            ec2,
+            {**stack_env(url, slack, jira, bedrock, ec2), **(env or {})},
+            log_dir=stack.enter_context(tempfile.TemporaryDirectory()),
+        )
+        stack.callback(running.stop)
+        for _ in range(workers):
+            running.start_worker()
+        running.start_bot()
+        yield running
+
+
+__all__ = ["BOT_TOKEN", "SIGNING_SECRET", "Stack", "local_stack", "redis_server"]
