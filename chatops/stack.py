@@ -97,6 +97,7 @@ class Stack:
     env: dict[str, str]
     bot_url: str = ""
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     log_dir: str = ""
 
     def spawn(self, *args: str, name: str) -> subprocess.Popen[bytes]:
@@ -112,8 +113,10 @@ class Stack:
         return process
 
     def start_worker(self, queue: str = "interactive") -> subprocess.Popen[bytes]:
-        index = len(self.processes)
-        return self.spawn("worker", "--queue", queue, name=f"worker-{queue}-{index}")
+        name = f"worker-{queue}-{len(self.workers)}"
+        worker = self.spawn("worker", "--queue", queue, name=name)
+        self.workers.append(worker)
+        return worker
 
     def start_bot(self) -> None:
         port = free_port()

@@ -1,18 +1,26 @@
 """`chatops worker --queue NAME`: build every client, then take jobs.
 
-A `SimpleWorker` runs jobs in this process, on clients built once here. A forking worker
-would pay a fork per job (~19 ms, more than the whole latency budget of the bot between a
-Slack request and the model call); crash isolation comes instead from running several worker
-processes under a supervisor (compose `replicas`) and from RQ's abandoned-job recovery,
-which retries the job of a killed worker.
+Jobs run in this process (RQ's `SimpleWorker`), on clients built once here. A forking worker
+would pay a fork per job (~19 ms, more than the bot's whole latency budget between a Slack
+request and the model call); crash isolation comes instead from several worker processes
+under a supervisor (compose `replicas`) and from RQ's abandoned-job recovery, which retries
+the job of a killed worker.
+
+`SimpleWorker` heartbeats a job only when it starts, with a TTL of the job's whole timeout
+plus 60 s, so a killed worker's job would wait minutes to be noticed. `HeartbeatWorker`
+beats every `job_monitoring_interval` from a thread with a TTL of three intervals: another
+worker's maintenance pass finds the abandoned job within seconds and RQ retries it.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 
 import redis
 from rq import Queue, SimpleWorker
+from rq.job import Job
+from rq.worker import WorkerStatus
 
 from chatops.settings import Settings
 from workers import runtime
@@ -20,14 +28,42 @@ from workers import runtime
 log = logging.getLogger(__name__)
 
 
+MISSED_BEATS = 3
+
+
+class HeartbeatWorker(SimpleWorker):
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        return int(self.job_monitoring_interval * MISSED_BEATS)
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        execution = self.prepare_execution(job)
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self.job_monitoring_interval):
+                self.maintain_heartbeats(job, execution)
+
+        beater = threading.Thread(target=beat, name="rq-heartbeat", daemon=True)
+        beater.start()
+        try:
+            self.perform_job(job, queue, execution)
+        finally:
+            stop.set()
+            beater.join()
+        self.set_state(WorkerStatus.IDLE)
+
+
 def build_worker(settings: Settings, queue_name: str, name: str | None = None) -> SimpleWorker:
     runtime.install(runtime.build_runtime(settings))
     connection = redis.Redis.from_url(settings.redis_url)
-    return SimpleWorker(
+    return HeartbeatWorker(
         [Queue(queue_name, connection=connection)],
         connection=connection,
         name=name,
         maintenance_interval=settings.worker_maintenance_interval_s,
+        # An idle worker blocks on the queue for worker_ttl - 15 s between maintenance
+        # passes; keep that wait no longer than the maintenance interval.
+        worker_ttl=settings.worker_maintenance_interval_s + 15,
         job_monitoring_interval=settings.worker_job_monitoring_interval_s,
     )
 

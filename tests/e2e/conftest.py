@@ -35,7 +35,7 @@ def wait_for(check: Callable[[], T | None], what: str, timeout_s: float = 20.0) 
         time.sleep(0.02)
 
 
-def _running(redis_server: str, db: int, env: dict[str, str]) -> Iterator[Stack]:
+def running_stack(redis_server: str, db: int, env: dict[str, str]) -> Iterator[Stack]:
     """A stack on its own Redis database: its workers take only its own jobs."""
     url = redis_server.rsplit("/", 1)[0] + f"/{db}"
     with local_stack(url, env={**E2E_ENV, **env}) as running:
@@ -48,12 +48,12 @@ def _running(redis_server: str, db: int, env: dict[str, str]) -> Iterator[Stack]
 
 @pytest.fixture(scope="module")
 def stack(redis_server: str) -> Iterator[Stack]:
-    yield from _running(redis_server, 1, {})
+    yield from running_stack(redis_server, 1, {})
 
 
 @pytest.fixture(scope="module")
 def ec2_stack(redis_server: str) -> Iterator[Stack]:
-    yield from _running(redis_server, 2, {"TIER_MEDIUM": f"ec2:{EC2_MODEL}"})
+    yield from running_stack(redis_server, 2, {"TIER_MEDIUM": f"ec2:{EC2_MODEL}"})
 
 
 def _driver(stack: Stack) -> Iterator[SlackDriver]:

@@ -87,3 +87,62 @@ def test_a_message_delivered_twice_is_answered_once(
 
     assert len(replies) == 1
     assert len(stack.bedrock.requests_to("/converse-stream")) == 1
+
+
+def test_a_mention_in_a_thread_reaches_the_model_with_the_thread(
+    stack: Stack, driver: SlackDriver
+) -> None:
+    root = stack.slack.post_as_user(CHANNEL, "U_ALICE", "Deploy 4512 failed with exit code 137")
+    stack.slack.post_as_user(CHANNEL, "U_BOB", "Looks like the pod ran out of memory", root)
+    driver.mention("U_CAROL", CHANNEL, "why did it fail, and what should we raise?", root)
+    wait_for(lambda: finished_replies(stack, CHANNEL, root), "the answer")
+
+    [request] = stack.bedrock.requests_to("/converse-stream")
+    sent = [(m["role"], m["content"][0]["text"]) for m in request.body["messages"]]
+    assert sent == [
+        (
+            "user",
+            "Deploy 4512 failed with exit code 137\n\nLooks like the pod ran out of memory\n\n"
+            "why did it fail, and what should we raise?",
+        )
+    ]
+
+
+def test_a_follow_up_mention_sees_the_earlier_answer(stack: Stack, driver: SlackDriver) -> None:
+    question = "What is our staging DB failover procedure?"
+    driver.slash("/ask", question, "U_ALICE", CHANNEL)
+    root = wait_for(lambda: bot_message(stack, CHANNEL, f"<@U_ALICE> asked: {question}"), "root")
+    wait_for(lambda: finished_replies(stack, CHANNEL, root["ts"]), "the first answer")
+    first_answer = expected_answer(stack.bedrock.requests_to("/converse-stream")[0], HAIKU)
+
+    driver.mention("U_ALICE", CHANNEL, "and for production?", root["ts"])
+    wait_for(
+        lambda: len(finished_replies(stack, CHANNEL, root["ts"]) or []) == 2 or None,
+        "the follow-up answer",
+    )
+
+    second = stack.bedrock.requests_to("/converse-stream")[1]
+    sent = [(m["role"], m["content"][0]["text"]) for m in second.body["messages"]]
+    assert sent == [
+        ("user", f"<@U_ALICE> asked: {question}"),
+        ("assistant", first_answer),
+        ("user", "and for production?"),
+    ]
+
+
+def test_a_dm_conversation_keeps_its_context(stack: Stack, driver: SlackDriver) -> None:
+    first = driver.dm("U_BOB", "Who is on call for payments this week?")
+    channel = stack.slack.dm_channel("U_BOB")
+    wait_for(lambda: finished_replies(stack, channel, first.ts or ""), "the first DM answer")
+    first_answer = expected_answer(stack.bedrock.requests_to("/converse-stream")[0], HAIKU)
+
+    second = driver.dm("U_BOB", "And next week?")
+    wait_for(lambda: finished_replies(stack, channel, second.ts or ""), "the second DM answer")
+
+    request = stack.bedrock.requests_to("/converse-stream")[1]
+    sent = [(m["role"], m["content"][0]["text"]) for m in request.body["messages"]]
+    assert sent == [
+        ("user", "Who is on call for payments this week?"),
+        ("assistant", first_answer),
+        ("user", "And next week?"),
+    ]
