@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: install
-	$(BIN)/chatops ask "How do I rotate the staging database password?"
+	$(BIN)/chatops up
 
 test: install
 	$(BIN)/python -m pytest

@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from chatops import logs
-from chatops.commands import ask, bot, sandbox, worker
+from chatops.commands import ask, bot, sandbox, up, worker
 from gateway.errors import ChatOpsError, ConfigError
 
-COMMANDS = (ask, bot, worker, sandbox)
+COMMANDS = (up, ask, bot, worker, sandbox)
 
 log = logging.getLogger("chatops")
 

@@ -1,0 +1,77 @@
+"""`chatops up`: the whole bot. With Slack credentials: the bot and a worker against the
+configured services. Without: the local sandbox — emulators, Redis, bot, worker — and a
+scripted conversation shown as a Slack user would see it."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+from chatops.settings import load_settings
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("up", help="run the bot and workers (the sandbox if no Slack)")
+    parser.add_argument(
+        "--once",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="exit after the sandbox script (default when stdout is not a terminal)",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="interactive worker processes")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    once = args.once if args.once is not None else not sys.stdout.isatty()
+    if settings.slack_bot_token is not None:
+        return _run_configured(args.workers)
+    return _run_sandbox(args.workers, once)
+
+
+def _run_configured(workers: int) -> int:
+    import os
+    import subprocess
+
+    command = [sys.executable, "-m", "chatops.cli"]
+    processes = [subprocess.Popen([*command, "worker"], env=os.environ) for _ in range(workers)]
+    processes.append(subprocess.Popen([*command, "bot"], env=os.environ))
+    try:
+        return max(p.wait() for p in processes)
+    finally:
+        for process in processes:
+            process.terminate()
+
+
+def _run_sandbox(workers: int, once: bool) -> int:
+    from chatops.demo import play
+    from chatops.stack import local_stack
+    from chatops.terminal_view import TerminalView
+    from sandbox.llm import Pace
+
+    print("No Slack credentials configured: starting the local sandbox…", file=sys.stderr)
+    with local_stack(workers=workers) as stack:
+        # Model pacing like a hosted model, so the streaming is visible.
+        stack.bedrock.pace = Pace(ttft_ms=300, tokens_per_s=80)
+        stack.ec2.pace = Pace(ttft_ms=150, tokens_per_s=40)
+        print(
+            f"Sandbox up: Slack {stack.slack.url} · Jira {stack.jira.url} · "
+            f"Bedrock {stack.bedrock.url} · EC2 model {stack.ec2.url} · Redis {stack.redis_url} · "
+            f"bot {stack.bot_url} · {workers} worker(s). Logs: {stack.log_dir}\n",
+            file=sys.stderr,
+        )
+        view = TerminalView(stack.slack)
+        acks = play(stack, view.say)
+        print(
+            f"Script done: {len(acks)} requests acknowledged in "
+            f"{statistics.median(acks) * 1000:.0f} ms (median).",
+            file=sys.stderr,
+        )
+        if once:
+            return 0
+        print("The sandbox stays up; press Ctrl-C to stop.", file=sys.stderr)
+        while True:
+            time.sleep(3600)

@@ -1,0 +1,69 @@
+"""The scripted sandbox conversation `chatops up` plays: what a new user tries first."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from chatops.stack import SIGNING_SECRET, Stack
+from sandbox.slack_driver import SlackDriver
+
+CHANNEL = "C_OPS"
+ANSWER_TIMEOUT_S = 60.0
+
+
+def finished_answers(stack: Stack, channel: str, thread_ts: str | None) -> int:
+    """How many finished answers (footer shown, not streaming) the bot has in a thread."""
+    if not thread_ts:
+        return 0
+    replies = stack.slack.thread(channel, thread_ts)[1:]
+    return sum(
+        1 for m in replies if m.get("bot_id") and not m["streaming"] and " out tokens_" in m["text"]
+    )
+
+
+def _wait_for_answer(
+    stack: Stack, channel: str, thread_ts: Callable[[], str | None], already: int = 0
+) -> None:
+    deadline = time.monotonic() + ANSWER_TIMEOUT_S
+    while finished_answers(stack, channel, thread_ts()) <= already:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no answer in {ANSWER_TIMEOUT_S:.0f} s; logs: {stack.log_dir}")
+        time.sleep(0.05)
+
+
+def _root_of_ask(stack: Stack, user: str, question: str) -> Callable[[], str | None]:
+    expected = f"<@{user}> asked: {question}"
+
+    def find() -> str | None:
+        for message in stack.slack.messages(CHANNEL):
+            if message.get("bot_id") and message["text"] == expected:
+                return str(message["ts"])
+        return None
+
+    return find
+
+
+def play(stack: Stack, say: Callable[[str], None]) -> list[float]:
+    """Play the script; `say` shows what the person typed. Returns the bot's ack times (s)."""
+    driver = SlackDriver(stack.bot_url, SIGNING_SECRET, stack.slack)
+    acks: list[float] = []
+
+    question = "How do I rotate the staging DB password?"
+    say(f"#ops  alice: /ask {question}")
+    acks.append(driver.slash("/ask", question, "U_ALICE", CHANNEL).elapsed_s)
+    root = _root_of_ask(stack, "U_ALICE", question)
+    _wait_for_answer(stack, CHANNEL, root)
+
+    thread_ts = root()
+    mention = driver.mention("U_BOB", CHANNEL, "and what changes for production?", thread_ts)
+    acks.append(mention.elapsed_s)
+    _wait_for_answer(stack, CHANNEL, lambda: thread_ts, already=1)
+
+    dm = driver.dm("U_CAROL", "Who do I page when the payments queue backs up?")
+    acks.append(dm.elapsed_s)
+    _wait_for_answer(stack, stack.slack.dm_channel("U_CAROL"), lambda: dm.ts)
+    return acks
+
+
+__all__ = ["finished_answers", "play"]
