@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -99,6 +100,21 @@ class Settings(BaseSettings):
     jira_user: str | None = None
     jira_api_token: SecretStr | None = None
     jira_webhook_secret: SecretStr | None = None
+
+    # Cost engine: prices, ledger, budgets, the EC2 instance, the /llm-cost report.
+    # A JSON price file of your own (negotiated prices); it extends the packaged catalog.
+    pricing_file: Path | None = None
+    ledger_retention_days: Annotated[int, Field(gt=0)] = 90
+    # Daily caps in micro-USD (1 USD = 1,000,000); 0 means no cap.
+    budget_user_daily_micro_usd: Annotated[int, Field(ge=0)] = 0
+    budget_channel_daily_micro_usd: Annotated[int, Field(ge=0)] = 0
+    budget_workspace_daily_micro_usd: Annotated[int, Field(ge=0)] = 0
+    # The self-hosted model's instance and when it runs: "always", or days and UTC hours
+    # such as "mon-fri 07-19".
+    ec2_instance_type: str = "g5.xlarge"
+    ec2_schedule: str = "always"
+    # Slack user ids (comma-separated) allowed to run /llm-cost; empty means everyone.
+    cost_report_users: str = ""
 
     log_level: str = "INFO"
 
