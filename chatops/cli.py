@@ -22,7 +22,9 @@ log = logging.getLogger("chatops")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatops", description=__doc__.splitlines()[0])
-    parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument(
+        "--log-level", default=None, help="default: WARNING; LOG_LEVEL for bot and worker"
+    )
     subparsers = parser.add_subparsers(required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(subparsers)
@@ -31,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logs.configure(args.log_level)
+    logs.configure(args.log_level or "WARNING")
     try:
         return int(args.run(args))
     except ConfigError as exc:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
+from typing import Any
 
 from chatops.stack import SIGNING_SECRET, Stack
 from sandbox.slack_driver import SlackDriver
@@ -12,14 +14,22 @@ CHANNEL = "C_OPS"
 ANSWER_TIMEOUT_S = 60.0
 
 
+FOOTER_PATTERN = re.compile(r"\n_[^\n]+ · [\d,]+ in / [\d,]+ out tokens · [^\n]+_$")
+
+
+def is_finished_answer(message: dict[str, Any]) -> bool:
+    """A bot reply that is done: no longer streaming, and ending with its footer."""
+    return bool(
+        message.get("bot_id")
+        and not message["streaming"]
+        and FOOTER_PATTERN.search(message["text"])
+    )
+
+
 def finished_answers(stack: Stack, channel: str, thread_ts: str | None) -> int:
-    """How many finished answers (footer shown, not streaming) the bot has in a thread."""
     if not thread_ts:
         return 0
-    replies = stack.slack.thread(channel, thread_ts)[1:]
-    return sum(
-        1 for m in replies if m.get("bot_id") and not m["streaming"] and " out tokens_" in m["text"]
-    )
+    return sum(map(is_finished_answer, stack.slack.thread(channel, thread_ts)[1:]))
 
 
 def _wait_for_answer(
@@ -66,4 +76,4 @@ def play(stack: Stack, say: Callable[[str], None]) -> list[float]:
     return acks
 
 
-__all__ = ["finished_answers", "play"]
+__all__ = ["FOOTER_PATTERN", "finished_answers", "is_finished_answer", "play"]

@@ -9,7 +9,8 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 def configure(level: str = "INFO") -> None:
-    logging.basicConfig(level=level.upper(), format=FORMAT)
+    """Set up the root logger; called again (a service that read LOG_LEVEL) it replaces it."""
+    logging.basicConfig(level=level.upper(), format=FORMAT, force=True)
     # Client libraries log request bodies at DEBUG; keep them quiet unless asked.
     for noisy in ("botocore", "urllib3", "httpx", "openai", "slack_sdk", "slack_bolt"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -8,7 +8,9 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.budgets import BudgetCaps
 from gateway.errors import ConfigError
+from gateway.levers import parse_levers
 from gateway.types import Route
 
 BACKEND_NAMES = ("bedrock", "ec2")
@@ -115,6 +117,9 @@ class Settings(BaseSettings):
     ec2_schedule: str = "always"
     # Slack user ids (comma-separated) allowed to run /llm-cost; empty means everyone.
     cost_report_users: str = ""
+    # Which cost levers run: "all", "none" (the naive baseline), or some of
+    # right_sizing, prompt_caching.
+    levers: str = "all"
 
     log_level: str = "INFO"
 
@@ -122,6 +127,12 @@ class Settings(BaseSettings):
     @classmethod
     def _check_tier(cls, value: str) -> str:
         parse_routes(value)
+        return value
+
+    @field_validator("levers")
+    @classmethod
+    def _check_levers(cls, value: str) -> str:
+        parse_levers(value)
         return value
 
     @field_validator("default_tier")
@@ -135,6 +146,18 @@ class Settings(BaseSettings):
     def tiers(self) -> dict[str, tuple[Route, ...]]:
         specs = {"small": self.tier_small, "medium": self.tier_medium, "large": self.tier_large}
         return {name: parse_routes(spec) for name, spec in specs.items()}
+
+    @property
+    def lever_set(self) -> frozenset[str]:
+        return parse_levers(self.levers)
+
+    @property
+    def budget_caps(self) -> BudgetCaps:
+        return BudgetCaps(
+            user_micro_usd=self.budget_user_daily_micro_usd,
+            channel_micro_usd=self.budget_channel_daily_micro_usd,
+            workspace_micro_usd=self.budget_workspace_daily_micro_usd,
+        )
 
     @property
     def has_model_credentials(self) -> bool:

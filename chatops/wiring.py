@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import redis
+
 from chatops.settings import Settings
 from gateway import Gateway, Route
 from gateway.backends import BACKENDS
+from gateway.budgets import Budgets
+from gateway.engine import CostEngine
+from gateway.ledger import Ledger
+from gateway.pricing import PriceCatalog
 
 
 def build_gateway(settings: Settings, only_backend: str | None = None) -> Gateway:
@@ -21,4 +27,16 @@ def build_gateway(settings: Settings, only_backend: str | None = None) -> Gatewa
     return Gateway(backends, tiers)
 
 
-__all__ = ["build_gateway"]
+def build_engine(settings: Settings, queue_redis: redis.Redis) -> CostEngine:
+    """The gateway wrapped in pricing, the ledger and (when any cap is set) budgets."""
+    caps = settings.budget_caps
+    return CostEngine(
+        build_gateway(settings),
+        PriceCatalog.load(settings.pricing_file),
+        Ledger(queue_redis, retention_days=settings.ledger_retention_days),
+        levers=settings.lever_set,
+        budgets=Budgets(queue_redis, caps) if any(caps.in_scope_order()) else None,
+    )
+
+
+__all__ = ["build_engine", "build_gateway"]

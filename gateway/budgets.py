@@ -17,7 +17,6 @@ the day it reserved on.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -88,11 +87,13 @@ class Reservation:
 
 @dataclass(frozen=True)
 class TierGrant:
-    """The tier a request may run on; `downgraded` means record `BUDGET_DOWNGRADE_REASON`."""
+    """The tier a request may run on. When it is a downgrade (record
+    `BUDGET_DOWNGRADE_REASON`), `limited_by` names the budget that refused the requested tier."""
 
     tier: str
     reservation: Reservation
     downgraded: bool
+    limited_by: str = ""
 
 
 class Budgets:
@@ -167,13 +168,18 @@ class Budgets:
         if missing:
             raise ValueError(f"no worst-case cost for tier(s) {', '.join(missing)}")
 
+        refusals: list[BudgetExceededError] = []
+
         def attempt(tier: str) -> TierGrant:
             reservation = self.reserve(user, channel, workspace, worst_case_by_tier[tier])
-            return TierGrant(tier, reservation, downgraded=tier != requested)
+            limited_by = refusals[0].budget_name if refusals else ""
+            return TierGrant(tier, reservation, tier != requested, limited_by)
 
         for tier in better:
-            with contextlib.suppress(BudgetExceededError):
+            try:
                 return attempt(tier)
+            except BudgetExceededError as refusal:
+                refusals.append(refusal)
         return attempt(cheapest)
 
     def spent_micro_usd(self, scope: str, name: str) -> int:

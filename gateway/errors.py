@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime
 from decimal import ROUND_DOWN, Decimal
 
-from gateway.types import Failover, Usage
+from gateway.types import Failover, Route, Usage
 
 
 class ChatOpsError(Exception):
@@ -57,10 +57,11 @@ class RetryableError(ChatOpsError):
 class StreamInterruptedError(RetryableError):
     public_message = "The model's answer was cut off."
 
-    def __init__(self, detail: str, *, partial_text: str, usage: Usage) -> None:
+    def __init__(self, detail: str, *, partial_text: str, usage: Usage, route: Route) -> None:
         super().__init__(detail)
         self.partial_text = partial_text
         self.usage = usage
+        self.route = route
 
 
 class AllRoutesFailedError(RetryableError):
@@ -97,6 +98,7 @@ class BudgetExceededError(UserFacingError):
         resets_at: datetime.datetime,
     ) -> None:
         self.scope = scope
+        self.budget_name = budget_name
         self.remaining_micro_usd = max(remaining_micro_usd, 0)
         self.resets_at = resets_at
         left = _dollars(self.remaining_micro_usd)

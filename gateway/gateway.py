@@ -112,6 +112,7 @@ class Gateway:
                 f"{route} failed after the first token: {exc}",
                 partial_text=partial,
                 usage=estimate_usage(request, partial, route.model),
+                route=route,
             ) from exc
         ended = self._clock()
         return Completion(

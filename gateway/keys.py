@@ -19,6 +19,16 @@ def ledger_aggregate(day: str, dimension: str) -> str:
     return key("ledger", "agg", day, dimension)
 
 
+def ledger_totals() -> str:
+    """Hash of totals since the ledger began; fields are `metric:backend|model`."""
+    return key("ledger", "totals")
+
+
+def metrics() -> str:
+    """Hash of counters the Slack edge and workers bump for /metrics (`name|label`)."""
+    return key("metrics")
+
+
 def budget_spent(day: str, scope: str, name: str) -> str:
     """Integer micro-USD reserved or spent in one budget period by one user/channel/workspace."""
     return key("budget", day, scope, name)
@@ -46,6 +56,8 @@ __all__ = [
     "key",
     "ledger_aggregate",
     "ledger_records",
+    "ledger_totals",
+    "metrics",
     "reply_state",
     "thread_context",
 ]

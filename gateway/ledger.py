@@ -6,6 +6,8 @@ spend. Layout (key builders in `gateway.keys`), per UTC day:
     chatops:ledger:records:{YYYY-MM-DD}          ZSET  member: the row as JSON, score: `at`
     chatops:ledger:agg:{YYYY-MM-DD}:{dimension}  HASH  field `{metric}:{value}` -> integer
 
+and, never expiring, `chatops:ledger:totals` (HASH, field `{metric}:{backend}|{model}`).
+
 with dimension one of user, channel, model, backend. Every key of a day expires
 `retention_days` after the day ends. A row and all its totals are written in one MULTI
 round trip, so a reader never sees a row without its totals.
@@ -149,6 +151,8 @@ class Ledger:
             for metric, amount in increments.items():
                 pipe.hincrby(aggregate_key, f"{metric}:{value}", amount)
             pipe.expireat(aggregate_key, expire_at)
+        for metric, amount in increments.items():
+            pipe.hincrby(keys.ledger_totals(), f"{metric}:{rec.backend}|{rec.model}", amount)
         pipe.execute()
 
     def records(self, since: float, until: float) -> list[LedgerRecord]:
@@ -172,6 +176,16 @@ class Ledger:
             for dimension, raw in zip(DIMENSIONS, hashes, strict=True)
         }
         return DailyAggregates(day=day, by_dimension=by_dimension)
+
+    def totals(self) -> dict[tuple[str, str], AggregateRow]:
+        """Totals since the ledger began, by (backend, model): counters that only grow, for
+        /metrics. Never expire; one small hash."""
+        by_value = _parse_aggregate(self._redis.hgetall(keys.ledger_totals()))
+        return {
+            (backend, model): row
+            for value, row in by_value.items()
+            for backend, _, model in [value.partition("|")]
+        }
 
 
 def _metrics(rec: LedgerRecord) -> dict[str, int]:

@@ -16,7 +16,8 @@ from slack_sdk.webhook import WebhookClient
 
 from chatops import messages
 from chatops.payloads import AnswerJob
-from gateway import Completion, LLMRequest
+from gateway import LLMRequest
+from gateway.engine import SELF_HOSTED_BACKENDS, Metered
 from gateway.errors import ChatOpsError, UserFacingError
 from workers.context import ConversationMemory, Turn, as_messages
 from workers.reply_state import ReplyState
@@ -26,12 +27,21 @@ from workers.slack_reply import SlackReply
 log = logging.getLogger(__name__)
 
 
-def footer(completion: Completion) -> str:
-    usage = completion.usage
+def footer(metered: Metered) -> str:
+    usage, record = metered.completion.usage, metered.record
+    if record.backend in SELF_HOSTED_BACKENDS:
+        cost = messages.COST_SELF_HOSTED
+    elif record.cost_micro_usd is None:
+        cost = messages.COST_UNPRICED
+    else:
+        cost = messages.usd(record.cost_micro_usd)
+    if metered.limited_by:
+        cost += " · " + messages.DOWNGRADED.format(tier=record.tier, budget=metered.limited_by)
     return messages.FOOTER.format(
-        model=completion.usage.model or completion.route.model,
+        model=record.model,
         input_tokens=usage.total_input_tokens,
         output_tokens=usage.output_tokens,
+        cost=cost,
     )
 
 
@@ -65,7 +75,9 @@ class AnswerRun:
         try:
             self._answer(reply)
         except UserFacingError as exc:
-            self._fail(reply, exc.public_message, exc)
+            log.info("refused request_id=%s reason=%s", self.job.request_id, exc)
+            reply.show_error(messages.REFUSED.format(reason=exc.public_message))
+            self.state.mark_done()
         except Exception as exc:
             if not self.last_attempt:
                 log.warning(
@@ -101,8 +113,9 @@ class AnswerRun:
             self.job.request_id,
             (time.time() - self.job.received_at) * 1000,
         )
-        completion = self.rt.gateway.complete(request, on_delta=reply.append)
-        reply.finish(footer(completion))
+        metered = self.rt.engine.complete(request, on_delta=reply.append)
+        completion = metered.completion
+        reply.finish(footer(metered))
         self.state.mark_done()
         log.info(
             "answered request_id=%s model=%s input_tokens=%d output_tokens=%d ttft_ms=%.0f",

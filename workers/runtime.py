@@ -13,8 +13,8 @@ import redis
 from slack_sdk import WebClient
 
 from chatops.settings import Settings, load_settings
-from chatops.wiring import build_gateway
-from gateway import Gateway
+from chatops.wiring import build_engine
+from gateway.engine import CostEngine
 from prompts import PromptTemplate, load_all
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -23,7 +23,7 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 @dataclass(frozen=True)
 class Runtime:
     settings: Settings
-    gateway: Gateway
+    engine: CostEngine
     slack: WebClient
     bot_user_id: str
     queue_redis: redis.Redis
@@ -39,7 +39,7 @@ def build_runtime(settings: Settings) -> Runtime:
     queue_redis = redis.Redis.from_url(settings.redis_url)
     return Runtime(
         settings=settings,
-        gateway=build_gateway(settings),
+        engine=build_engine(settings, queue_redis),
         slack=slack,
         bot_user_id=str(slack.auth_test()["user_id"]) if token else "",
         queue_redis=queue_redis,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from chatops import logs
 from chatops.settings import load_settings
 
 
@@ -18,6 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
+    logs.configure(args.log_level or settings.log_level)
     if settings.slack_app_token is not None:
         from bot.socket_mode import run_socket_mode
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from chatops import logs
 from chatops.payloads import INTERACTIVE_QUEUE, QUEUE_NAMES
 from chatops.settings import load_settings
 
@@ -18,5 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     from workers.entrypoint import run_worker
 
-    run_worker(load_settings(), args.queue, burst=args.burst)
+    settings = load_settings()
+    logs.configure(args.log_level or settings.log_level)
+    run_worker(settings, args.queue, burst=args.burst)
     return 0

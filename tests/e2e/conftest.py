@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from chatops.demo import is_finished_answer
 from chatops.stack import EC2_MODEL, SIGNING_SECRET, Stack, local_stack
 from gateway.tokens import estimate_tokens
 from sandbox.llm import Pace, emulated_deltas
@@ -86,9 +87,7 @@ def bot_message(stack: Stack, channel: str, text: str) -> dict[str, Any] | None:
 def finished_replies(stack: Stack, channel: str, thread_ts: str) -> list[dict[str, Any]] | None:
     """The bot's replies in a thread, once the last one is finished (footer, not streaming)."""
     replies = [m for m in stack.slack.thread(channel, thread_ts)[1:] if m.get("bot_id")]
-    if replies and not replies[-1]["streaming"] and " out tokens_" in replies[-1]["text"]:
-        return replies
-    return None
+    return replies if replies and is_finished_answer(replies[-1]) else None
 
 
 # -- what the model emulators answered -------------------------------------------------------
@@ -110,6 +109,6 @@ def expected_answer(model_request: RecordedRequest, model: str) -> str:
     return "".join(emulated_deltas(model, "\n".join(blocks), blocks[-1], max_tokens))
 
 
-def expected_footer(model_request: RecordedRequest, model: str, answer: str) -> str:
+def expected_footer(model_request: RecordedRequest, model: str, answer: str, cost: str) -> str:
     input_tokens = sum(estimate_tokens(b) for b in prompt_blocks(model_request))
-    return f"_{model} · {input_tokens:,} in / {estimate_tokens(answer):,} out tokens_"
+    return f"_{model} · {input_tokens:,} in / {estimate_tokens(answer):,} out tokens · {cost}_"

@@ -25,5 +25,6 @@ def test_up_plays_the_sandbox_conversation_and_exits() -> None:
         "and what changes for production?",
         "Who do I page when the payments queue backs up?",
     ]
-    assert len(re.findall(r"^_.+ · [\d,]+ in / [\d,]+ out tokens_$", out, re.MULTILINE)) == 3
+    footers = re.findall(r"^_.+ · [\d,]+ in / [\d,]+ out tokens · \$0\.\d{6}_$", out, re.MULTILINE)
+    assert len(footers) == 3
     assert "Script done: 3 requests acknowledged" in result.stderr

@@ -9,12 +9,14 @@ import itertools
 import pytest
 
 from chatops.stack import EC2_MODEL, Stack
+from gateway.tokens import estimate_tokens
 from sandbox.slack_driver import SlackDriver
 from tests.e2e.conftest import (
     bot_message,
     expected_answer,
     expected_footer,
     finished_replies,
+    prompt_blocks,
     wait_for,
 )
 
@@ -37,8 +39,14 @@ def _ask_and_check(stack: Stack, driver: SlackDriver, question: str, model: str)
         "/converse-stream" if emulator is stack.bedrock else "/chat/"
     )
     answer = expected_answer(model_request, model)
+    input_tokens = sum(estimate_tokens(b) for b in prompt_blocks(model_request))
+    cost = (
+        "EC2 instance hours"
+        if model == EC2_MODEL  # per instance hour, not per token
+        else f"${(input_tokens * 1.00 + estimate_tokens(answer) * 5.00) / 1e6:.6f}"  # Haiku 4.5
+    )
     assert [r["text"] for r in replies] == [
-        f"{answer}\n\n{expected_footer(model_request, model, answer)}"
+        f"{answer}\n\n{expected_footer(model_request, model, answer, cost)}"
     ]
     visible = [text for _, text in replies[0]["edits"]]
     assert len(visible) >= 3, visible

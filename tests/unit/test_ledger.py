@@ -131,18 +131,34 @@ def test_model_ids_with_colons_survive_the_field_encoding(
     assert NOVA in ledger.aggregates(DAY).by_dimension["model"]
 
 
-def test_every_key_expires_after_the_retention(
+def test_every_daily_key_expires_after_the_retention(
     client: fakeredis.FakeRedis, catalog: PriceCatalog
 ) -> None:
     Ledger(client, retention_days=30).record(make_record(catalog))
     written = sorted(k.decode() for k in client.keys("*"))
-    assert written == sorted(
+    daily = sorted(
         [keys.ledger_records("2026-11-27")]
         + [keys.ledger_aggregate("2026-11-27", d) for d in ("user", "channel", "model", "backend")]
     )
+    assert written == sorted([*daily, keys.ledger_totals()])
     day_end = datetime.datetime(2026, 11, 28, tzinfo=datetime.UTC).timestamp()
-    for key in written:
+    for key in daily:
         assert client.expiretime(key) == int(day_end) + 30 * 86_400
+    assert client.ttl(keys.ledger_totals()) == -1  # monotonic counters for /metrics
+
+
+def test_lifetime_totals_add_up_by_backend_and_model(
+    client: fakeredis.FakeRedis, catalog: PriceCatalog
+) -> None:
+    ledger = Ledger(client)
+    first = make_record(catalog)
+    ledger.record(first)
+    ledger.record(first)
+    [(label, row)] = ledger.totals().items()
+    assert label == (first.backend, first.model)
+    assert row.requests == 2
+    assert row.output_tokens == 2 * first.output_tokens
+    assert row.cost_micro_usd == 2 * (first.cost_micro_usd or 0)
 
 
 def test_record_is_one_multi_round_trip(

@@ -1,0 +1,332 @@
+"""The cost report as a terminal table, the ledger rows as CSV, and the wording both share.
+
+The amount formatters live here because the terminal, the Slack blocks and the chart must show
+the same money the same way; the report itself (`gateway.report`) holds only numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime
+import re
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from pathlib import Path
+
+from gateway.ledger import LedgerRecord
+from gateway.report import (
+    ALWAYS_ON,
+    ON_SCHEDULE,
+    WHEN_ACTIVE,
+    BreakEven,
+    CostReport,
+    InstanceOption,
+    SpendRow,
+)
+
+UNPRICED = "unpriced"
+NO_TRAFFIC = "no traffic in this period"
+SAVINGS_SUM = "they add up to the naive baseline minus what the requests cost"
+NOT_APPLICABLE = "n/a"
+LEVER_LABELS = {
+    "response_cache": "response cache",
+    "compaction": "token optimization",
+    "right_sizing": "right-sizing",
+    "prompt_caching": "prompt caching",
+}
+DIMENSIONS = ("backend", "model", "user", "channel")
+INSTANCE_LABELS = {
+    ALWAYS_ON: "always on",
+    ON_SCHEDULE: "on schedule {schedule}",
+    WHEN_ACTIVE: "stopped when idle",
+}
+TABLE_ROWS = 10
+RIGHT_SIZING_NOTE = "right-sizing counts the EC2 instance hours spread over the requests it served"
+_MICRO = Decimal(1_000_000)
+# `global.anthropic.claude-haiku-4-5-20251001-v1:0` -> `claude-haiku-4-5`.
+_PROFILE_AND_VENDOR = re.compile(r"^(?:(?:global|us|eu|apac)\.)?(?:[a-z]+\.(?=[a-z]))?")
+_DATE_AND_VERSION = re.compile(r"(?:-\d{8})?(?:-v\d+(?::\d+)?)?$")
+# Extra CSV columns for people reading the file in a spreadsheet, placed after their source.
+_CSV_EXTRAS: dict[str, tuple[str, Callable[[LedgerRecord], str]]] = {
+    "at": ("at_utc", lambda rec: _iso(rec.at)),
+    "cost_micro_usd": ("cost_usd", lambda rec: _usd6(rec.cost_micro_usd)),
+    "baseline_micro_usd": ("baseline_usd", lambda rec: _usd6(rec.baseline_micro_usd)),
+}
+
+
+def usd(micro_usd: int) -> str:
+    """`$734.38`, `$0.0123`, `$0.000042`: cents from ten cents up, finer below, where a
+    small team's week of Nova calls lives."""
+    dollars = Decimal(abs(micro_usd)) / _MICRO
+    if micro_usd == 0 or abs(micro_usd) >= 100_000:
+        text = f"{dollars:,.2f}"
+    elif abs(micro_usd) >= 1_000:
+        text = f"{dollars:.4f}"
+    else:
+        text = f"{dollars:.6f}"
+    return f"{'-' if micro_usd < 0 else ''}${text}"
+
+
+def hourly(micro_usd: int) -> str:
+    """An instance's price as listed, every digit: `$1.006/h`."""
+    return f"${Decimal(micro_usd) / _MICRO:f}/h"
+
+
+def usd_or_unpriced(micro_usd: int | None) -> str:
+    return UNPRICED if micro_usd is None else usd(micro_usd)
+
+
+def tokens(count: int) -> str:
+    """`950`, `12.3k`, `4.5M`, `12.0B`."""
+    for size, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "k")):
+        if count >= size:
+            return f"{count / size:.1f}{suffix}"
+    return str(count)
+
+
+def percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else NOT_APPLICABLE
+
+
+def short_model(model_id: str) -> str:
+    """A model id without its profile prefix, vendor, date and version, for narrow places."""
+    short = _DATE_AND_VERSION.sub("", _PROFILE_AND_VENDOR.sub("", model_id))
+    return short or model_id
+
+
+def lever_label(name: str) -> str:
+    return LEVER_LABELS.get(name, name.replace("_", " "))
+
+
+def period_label(report: CostReport) -> str:
+    """`2026-11-20 10:30 → 2026-11-27 10:30 UTC`."""
+    start, end = (at.astimezone(datetime.UTC) for at in (report.period_start, report.period_end))
+    return f"{start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC"
+
+
+def headline(report: CostReport) -> list[tuple[str, str]]:
+    """The few numbers every view leads with, as (label, value)."""
+    saved = report.savings.saved_micro_usd
+    hit_rate = report.cache_hit_rate
+    idle = report.ec2.idle_micro_usd if report.ec2 else 0
+    spend = usd(report.spend_micro_usd)
+    return [
+        ("Spend", f"{spend} (EC2 idle time: {usd(idle)} of it)" if idle else spend),
+        ("Naive baseline", usd(report.baseline_micro_usd)),
+        ("Saved", f"{usd(saved)} ({percent(saved, report.baseline_micro_usd)})"),
+        ("Requests", f"{report.requests:,}"),
+        ("Tokens", tokens(report.tokens)),
+        ("Response-cache hits", NOT_APPLICABLE if hit_rate is None else f"{hit_rate:.1%}"),
+    ]
+
+
+def ec2_lines(report: CostReport) -> list[str]:
+    """The instance's period: hours, price, what it served and the realised price per 1M."""
+    ec2 = report.ec2
+    if ec2 is None:
+        return []
+    head = f"EC2 {ec2.instance_type}, up {ec2.schedule}: {ec2.hours_up:.1f} h"
+    if ec2.period_cost is None or ec2.hourly_micro_usd is None:
+        return [f"{head}, {UNPRICED}: add the instance type to a price file (PRICING_FILE)"]
+    cost = ec2.period_cost
+    lines = [f"{head} at {hourly(ec2.hourly_micro_usd)} = {usd(cost.cost_micro_usd)}"]
+    per_million = ec2.micro_usd_per_million_tokens
+    if per_million is None:
+        lines.append("  it served no requests: all of it was idle time")
+    else:
+        lines.append(f"  served {tokens(cost.tokens_served)} tokens: {usd(per_million)} per 1M")
+    if report.filter.is_filtered:
+        lines.append(
+            f"  {report.filter}: {ec2.requests:,} requests, {tokens(ec2.tokens)} tokens,"
+            f" {usd(ec2.attributed_micro_usd)} of it"
+        )
+    return lines
+
+
+def instance_label(option: InstanceOption, break_even: BreakEven) -> str:
+    """`EC2 g5.xlarge always on (168 h)`."""
+    how = INSTANCE_LABELS[option.kind].format(schedule=break_even.schedule)
+    return f"EC2 {break_even.instance_type} {how} ({option.hours:.0f} h)"
+
+
+def break_even_lines(report: CostReport) -> list[tuple[str, str, str]]:
+    """(option, cost of this traffic, break-even volume) rows, Bedrock tiers then EC2."""
+    be = report.break_even
+    rows = [
+        (
+            f"Bedrock {tier.tier} ({short_model(tier.model)})",
+            usd_or_unpriced(tier.traffic_micro_usd),
+            NOT_APPLICABLE
+            if tier.break_even_tokens_per_month is None
+            else f"{tokens(tier.break_even_tokens_per_month)} tokens/month",
+        )
+        for tier in be.tiers
+    ]
+    monthly = {ALWAYS_ON: f"{usd_or_unpriced(be.monthly_always_on_micro_usd)}/month"}
+    rows += [
+        (
+            instance_label(option, be),
+            usd_or_unpriced(option.cost_micro_usd),
+            monthly.get(option.kind, ""),
+        )
+        for option in be.instance_options
+    ]
+    return rows
+
+
+def capacity_note(report: CostReport) -> str:
+    """The assumption behind the EC2 figures, and whether this traffic strains it."""
+    be = report.break_even
+    limit = be.one_instance_output_tokens_per_hour
+    peak = f"peak hour {be.peak_hour_output_tokens:,} output tokens"
+    mix = "" if be.mix_is_observed else "; no traffic, so a 3:1 input:output mix is assumed"
+    if be.exceeds_one_instance:
+        return (
+            f"Over one instance: {peak} > {limit:,} that one A10G decodes single-stream in an hour"
+            " (~37 tok/s); batching raises this, but check before relying on one instance" + mix
+        )
+    return f"Assumes one instance serves the load: {peak} of ~{limit:,}/h single-stream{mix}"
+
+
+def report_text(report: CostReport) -> str:
+    """The whole report for a terminal: headline, savings, breakdowns, unpriced, EC2."""
+    lines = [
+        f"LLM cost — {report.title} ({period_label(report)}) · {report.filter}",
+        *([] if report.requests else ["", NO_TRAFFIC]),
+        "",
+        *(f"  {label:<20} {value}" for label, value in headline(report)),
+        *_unpriced_lines(report),
+        "",
+        f"Savings by lever ({SAVINGS_SUM})",
+        *(
+            f"  {lever_label(name):<20} {usd(amount):>12}"
+            for name, amount in report.savings.by_lever.items()
+        ),
+        *([f"  ({RIGHT_SIZING_NOTE})"] if report.ec2 and report.ec2.attributed_micro_usd else []),
+    ]
+    for dimension in DIMENSIONS if report.requests else ():
+        lines += ["", *_spend_table(dimension, report.breakdowns[dimension])]
+    lines += ["", *ec2_lines(report)] if report.ec2 else []
+    comparison = _table(("for this traffic", "cost", "break-even"), break_even_lines(report))
+    lines += ["", "Bedrock vs EC2", *comparison, f"  {capacity_note(report)}"]
+    return "\n".join(lines) + "\n"
+
+
+def _unpriced_lines(report: CostReport) -> list[str]:
+    if not report.unpriced:
+        return []
+    models = ", ".join(
+        f"{m.model} ({m.requests} requests, {tokens(m.tokens)} tokens)" for m in report.unpriced
+    )
+    return [
+        f"  {'Unpriced':<20} {report.unpriced_requests} requests not counted: {models}",
+        f"  {'':<20} add them to a price file (PRICING_FILE) to count them",
+    ]
+
+
+def _spend_table(label: str, rows: Sequence[SpendRow]) -> list[str]:
+    shown = [
+        (
+            row.key or "(none)",
+            f"{row.requests:,}",
+            tokens(row.tokens),
+            spend_cell(row),
+            _partly_unpriced(row),
+        )
+        for row in rows[:TABLE_ROWS]
+    ]
+    table = _table((f"by {label}", "requests", "tokens", "spend", ""), shown)
+    more = len(rows) - TABLE_ROWS
+    return table + ([f"  … and {more} more"] if more > 0 else [])
+
+
+def spend_cell(row: SpendRow) -> str:
+    """A row whose every request is unpriced has no spend to show: say so, never `$0.00`."""
+    everything_unpriced = row.unpriced_requests == row.requests and not row.spend_micro_usd
+    return UNPRICED if everything_unpriced else usd(row.spend_micro_usd)
+
+
+def _partly_unpriced(row: SpendRow) -> str:
+    """`3 unpriced` beside a spend that leaves them out; nothing when all or none are."""
+    if not row.unpriced_requests or spend_cell(row) == UNPRICED:
+        return ""
+    return f"{row.unpriced_requests} {UNPRICED}"
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """Left-aligned first column, right-aligned numbers, two spaces between columns."""
+    all_rows = [tuple(headers), *(tuple(row) for row in rows)]
+    widths = [max(len(row[i]) for row in all_rows) for i in range(len(headers))]
+    return [
+        "  "
+        + "  ".join(
+            cell.ljust(width) if i == 0 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in all_rows
+    ]
+
+
+def write_csv(records: Iterable[LedgerRecord], path: Path) -> None:
+    """One row per ledger record, every field, plus UTC time and money in USD (6 decimals).
+
+    An unpriced cost stays an empty cell, never 0.
+    """
+    columns = _csv_columns()
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=columns)
+        writer.writeheader()
+        for rec in records:
+            writer.writerow(_csv_row(rec))
+
+
+def _csv_columns() -> list[str]:
+    columns = []
+    for field in dataclasses.fields(LedgerRecord):
+        columns.append(field.name)
+        if field.name in _CSV_EXTRAS:
+            columns.append(_CSV_EXTRAS[field.name][0])
+    return columns
+
+
+def _csv_row(rec: LedgerRecord) -> dict[str, str]:
+    row = {name: _cell(value) for name, value in dataclasses.asdict(rec).items()}
+    row |= {column: value_of(rec) for column, value_of in _CSV_EXTRAS.values()}
+    return row
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _usd6(micro_usd: int | None) -> str:
+    return "" if micro_usd is None else f"{Decimal(micro_usd) / _MICRO:.6f}"
+
+
+def _iso(at: float) -> str:
+    return datetime.datetime.fromtimestamp(at, datetime.UTC).isoformat(timespec="seconds")
+
+
+__all__ = [
+    "LEVER_LABELS",
+    "UNPRICED",
+    "break_even_lines",
+    "capacity_note",
+    "ec2_lines",
+    "headline",
+    "instance_label",
+    "lever_label",
+    "percent",
+    "period_label",
+    "report_text",
+    "short_model",
+    "tokens",
+    "usd",
+    "usd_or_unpriced",
+    "write_csv",
+]

@@ -1,0 +1,504 @@
+"""The `/llm-cost` report as data: what a period cost, what it saved, and Bedrock vs EC2.
+
+`build_report` turns a period's ledger rows into a `CostReport` of frozen values that the
+terminal table, the Slack blocks and the chart all draw from, so the three never disagree.
+
+Money: a Bedrock row's cost is what the ledger recorded. The ec2 backend is billed per instance
+hour, not per token, so its rows carry no cost; here the instance's cost for the period (hours
+up per `EC2_SCHEDULE` times the hourly price) is spread over the ec2 requests it served, in
+proportion to their tokens, and the spread rows then count like any other. An instance with no
+traffic still cost its hours: that amount belongs to no row and is shown on the ec2 backend
+row and in the EC2 section. A row that cannot be priced is listed per model and counted in
+no total — never as $0.
+
+Break-even compares the same model-call tokens priced three ways: on each tier's Bedrock model,
+on the instance kept up for the whole period, and on the instance started only for the clock
+hours in which a request ran (see `BreakEven`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from gateway.ec2_schedule import Ec2Schedule
+from gateway.ledger import DIMENSIONS, LedgerRecord
+from gateway.pricing import Ec2PeriodCost, PriceCatalog, spread_micro_usd
+from gateway.savings import SavingsBreakdown, savings_by_lever
+from gateway.types import Route
+
+EC2_BACKEND = "ec2"
+BEDROCK_BACKEND = "bedrock"
+# AWS prices a month as 730 hours (8,760 / 12): FACTS' "$734 per month" for a g5.xlarge.
+HOURS_PER_MONTH = 730
+# A single request decodes near 37 tokens/s on an A10G (FACTS, EC2 self-hosted); continuous
+# batching serves more in total, so this is the cautious capacity of one instance.
+SINGLE_STREAM_DECODE_TOKENS_PER_S = 37
+# FACTS' break-even blend, used only when there is no traffic to take a mix from.
+DEFAULT_INPUT_OUTPUT_MIX = (3, 1)
+_ALWAYS_ON = Ec2Schedule(frozenset(range(7)), 0, 24, "always")
+# The ways to run the instance that break-even compares (`InstanceOption.kind`).
+ALWAYS_ON, ON_SCHEDULE, WHEN_ACTIVE = "always_on", "on_schedule", "stopped_when_idle"
+
+PERIODS: Mapping[str, tuple[str, Callable[[datetime.datetime], datetime.datetime]]] = {
+    "today": ("today", lambda now: now.replace(hour=0, minute=0, second=0, microsecond=0)),
+    "7d": ("last 7 days", lambda now: now - datetime.timedelta(days=7)),
+    "30d": ("last 30 days", lambda now: now - datetime.timedelta(days=30)),
+}
+
+
+def period_bounds(
+    period: str, now: datetime.datetime
+) -> tuple[datetime.datetime, datetime.datetime, str]:
+    """`("7d", now)` -> (start, end, "last 7 days"), in UTC; the CLI and Slack share it."""
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {', '.join(PERIODS)} (got {period!r})")
+    title, start_of = PERIODS[period]
+    end = now.astimezone(datetime.UTC)
+    return start_of(end), end, title
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """Only one user's and/or one channel's rows; the EC2 cost is still spread over everyone."""
+
+    user: str | None = None
+    channel: str | None = None
+
+    def matches(self, rec: LedgerRecord) -> bool:
+        return self.user in (None, rec.user) and self.channel in (None, rec.channel)
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(self._chosen())
+
+    def __str__(self) -> str:
+        parts = [f"{name} {value}" for name, value in self._chosen().items()]
+        return ", ".join(parts) or "everyone"
+
+    def _chosen(self) -> dict[str, str]:
+        return {name: value for name, value in dataclasses.asdict(self).items() if value}
+
+
+@dataclass(frozen=True)
+class SpendRow:
+    """One user's, channel's, model's or backend's share; spend counts priced rows only."""
+
+    key: str
+    requests: int
+    input_tokens: int  # billed input + cache reads + cache writes
+    output_tokens: int
+    spend_micro_usd: int
+    unpriced_requests: int
+    cache_hits: int
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True)
+class UnpricedModel:
+    model: str
+    requests: int
+    tokens: int
+
+
+@dataclass(frozen=True)
+class DaySpend:
+    """One UTC day: priced spend per model (EC2 shares included) and the naive baseline."""
+
+    day: datetime.date
+    by_model: Mapping[str, int]
+    baseline_micro_usd: int
+
+
+@dataclass(frozen=True)
+class Ec2Picture:
+    """The instance over the whole period, and the part of it this report's rows carry."""
+
+    instance_type: str
+    schedule: str
+    hours_up: Decimal
+    hourly_micro_usd: int | None
+    # None when the instance type has no price: every ec2 row is then unpriced.
+    period_cost: Ec2PeriodCost | None
+    requests: int  # served by the instance, within the report's filter
+    tokens: int
+    attributed_micro_usd: int
+    # Instance cost no row carries (no traffic at all); always 0 in a filtered report.
+    idle_micro_usd: int
+
+    @property
+    def micro_usd_per_million_tokens(self) -> int | None:
+        """The realised price: the whole period's cost over every token it served."""
+        return None if self.period_cost is None else self.period_cost.micro_usd_per_million_tokens
+
+
+@dataclass(frozen=True)
+class TierOption:
+    """This traffic on one tier's Bedrock model, and the volume where EC2 would cost the same."""
+
+    tier: str
+    model: str
+    traffic_micro_usd: int | None  # None: the model has no price
+    break_even_tokens_per_month: int | None
+
+
+@dataclass(frozen=True)
+class InstanceOption:
+    """One way to run the instance through the period: the hours billed and their cost."""
+
+    kind: str  # ALWAYS_ON, ON_SCHEDULE or WHEN_ACTIVE
+    hours: Decimal
+    cost_micro_usd: int | None  # None: the instance type has no price
+
+
+@dataclass(frozen=True)
+class BreakEven:
+    """The period's model-call tokens priced on each Bedrock tier and on one EC2 instance.
+
+    Assumes one instance can serve the load; `exceeds_one_instance` says when the busiest clock
+    hour decoded more output tokens than one A10G does single-stream in an hour.
+    """
+
+    input_tokens: int  # billed input + cache reads + cache writes, priced at the input rate
+    output_tokens: int
+    mix_is_observed: bool  # False: no traffic, so DEFAULT_INPUT_OUTPUT_MIX was used
+    tiers: tuple[TierOption, ...]
+    instance_type: str
+    schedule: str
+    instance_options: tuple[InstanceOption, ...]
+    monthly_always_on_micro_usd: int | None
+    peak_hour: datetime.datetime | None
+    peak_hour_output_tokens: int
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    @property
+    def one_instance_output_tokens_per_hour(self) -> int:
+        return SINGLE_STREAM_DECODE_TOKENS_PER_S * 3600
+
+    @property
+    def exceeds_one_instance(self) -> bool:
+        return self.peak_hour_output_tokens > self.one_instance_output_tokens_per_hour
+
+
+@dataclass(frozen=True)
+class CostReport:
+    title: str
+    period_start: datetime.datetime
+    period_end: datetime.datetime
+    filter: ReportFilter
+    requests: int
+    tokens: int
+    cache_hits: int
+    # Priced rows' cost, EC2 shares included, plus the ec2 idle cost of an unfiltered report.
+    spend_micro_usd: int
+    savings: SavingsBreakdown
+    # dimension (user, channel, model, backend) -> rows sorted by spend, biggest first.
+    breakdowns: Mapping[str, tuple[SpendRow, ...]]
+    unpriced: tuple[UnpricedModel, ...]
+    daily: tuple[DaySpend, ...]
+    ec2: Ec2Picture | None  # None when no tier uses ec2 and no ec2 row is in the period
+    break_even: BreakEven
+
+    @property
+    def baseline_micro_usd(self) -> int:
+        """The naive way's cost for the rows in `savings` (those with a cost and a baseline)."""
+        return self.savings.baseline_micro_usd
+
+    @property
+    def cache_hit_rate(self) -> float | None:
+        return self.cache_hits / self.requests if self.requests else None
+
+    @property
+    def unpriced_requests(self) -> int:
+        return sum(model.requests for model in self.unpriced)
+
+
+def build_report(
+    records: list[LedgerRecord],
+    catalog: PriceCatalog,
+    *,
+    period_start: datetime.datetime,
+    period_end: datetime.datetime,
+    tiers: Mapping[str, Sequence[Route]],
+    ec2_instance_type: str,
+    ec2_schedule: Ec2Schedule,
+    title: str,
+    filter: ReportFilter | None = None,
+) -> CostReport:
+    """The report for `[period_start, period_end]`. Pass every row of the period, unfiltered:
+    the EC2 spread needs all of the instance's requests even when the report shows one user."""
+    scope = filter or ReportFilter()
+    lo, hi = period_start.timestamp(), period_end.timestamp()
+    in_period = [rec for rec in records if lo <= rec.at <= hi]
+    hours_up = ec2_schedule.hours_up(period_start, period_end)
+    costed, period_cost = _with_ec2_costs(in_period, catalog, ec2_instance_type, hours_up)
+    rows = [rec for rec in costed if scope.matches(rec)]
+    ec2 = None
+    uses_ec2 = any(r.backend == EC2_BACKEND for routes in tiers.values() for r in routes)
+    if uses_ec2 or any(rec.backend == EC2_BACKEND for rec in in_period):
+        ec2 = _ec2_picture(
+            rows, costed, ec2_schedule, hours_up, period_cost, catalog, ec2_instance_type
+        )
+        ec2 = dataclasses.replace(ec2, idle_micro_usd=0) if scope.is_filtered else ec2
+    idle_micro_usd = ec2.idle_micro_usd if ec2 else 0
+    calls = [rec for rec in rows if not rec.cache_hit]
+    return CostReport(
+        title=title,
+        period_start=period_start,
+        period_end=period_end,
+        filter=scope,
+        requests=len(rows),
+        tokens=sum(_tokens(rec) for rec in rows),
+        cache_hits=len(rows) - len(calls),
+        spend_micro_usd=sum(rec.cost_micro_usd or 0 for rec in rows) + idle_micro_usd,
+        savings=savings_by_lever(rows, catalog),
+        breakdowns=_breakdowns(rows, idle_micro_usd),
+        unpriced=_unpriced(rows),
+        daily=_daily(rows, period_start, period_end),
+        ec2=ec2,
+        break_even=_break_even(
+            calls, catalog, tiers, ec2_instance_type, ec2_schedule, (period_start, period_end)
+        ),
+    )
+
+
+def _tokens(rec: LedgerRecord) -> int:
+    return rec.total_input_tokens + rec.output_tokens
+
+
+def _is_served_by_ec2(rec: LedgerRecord) -> bool:
+    """A response-cache hit ran no model, so the instance did not serve it."""
+    return rec.backend == EC2_BACKEND and not rec.cache_hit
+
+
+def _with_ec2_costs(
+    records: list[LedgerRecord], catalog: PriceCatalog, instance_type: str, hours_up: Decimal
+) -> tuple[list[LedgerRecord], Ec2PeriodCost | None]:
+    """The rows with each served ec2 row's share of the period's instance cost filled in."""
+    served = [i for i, rec in enumerate(records) if _is_served_by_ec2(rec)]
+    weights = {f"{i:09d}": _tokens(records[i]) for i in served}
+    period_cost = catalog.ec2_cost_for_period(instance_type, hours_up, sum(weights.values()))
+    if period_cost is None:
+        return records, None
+    shares = spread_micro_usd(period_cost.cost_micro_usd, weights)
+    costed = list(records)
+    for i in served:
+        costed[i] = dataclasses.replace(records[i], cost_micro_usd=shares[f"{i:09d}"])
+    return costed, period_cost
+
+
+def _ec2_picture(
+    rows: list[LedgerRecord],
+    every_row: list[LedgerRecord],
+    schedule: Ec2Schedule,
+    hours_up: Decimal,
+    period_cost: Ec2PeriodCost | None,
+    catalog: PriceCatalog,
+    instance_type: str,
+) -> Ec2Picture:
+    """What the report's rows got of the instance, and what no row carries (idle).
+
+    Idle is the instance cost minus every share: all of it with no traffic, nothing otherwise.
+    The caller zeroes it in a filtered report: idle hours are nobody's spend.
+    """
+    served = [rec for rec in rows if _is_served_by_ec2(rec)]
+    shares = sum(rec.cost_micro_usd or 0 for rec in every_row if _is_served_by_ec2(rec))
+    return Ec2Picture(
+        instance_type=instance_type,
+        schedule=str(schedule),
+        hours_up=hours_up,
+        hourly_micro_usd=catalog.instance_hourly_micro_usd(instance_type),
+        period_cost=period_cost,
+        requests=len(served),
+        tokens=sum(_tokens(rec) for rec in served),
+        attributed_micro_usd=sum(rec.cost_micro_usd or 0 for rec in served),
+        idle_micro_usd=0 if period_cost is None else period_cost.cost_micro_usd - shares,
+    )
+
+
+def _breakdowns(
+    rows: list[LedgerRecord], ec2_idle_micro_usd: int
+) -> dict[str, tuple[SpendRow, ...]]:
+    grouped: dict[str, dict[str, SpendRow]] = {}
+    for dimension, value_of in DIMENSIONS.items():
+        by_key: dict[str, list[LedgerRecord]] = defaultdict(list)
+        for rec in rows:
+            by_key[value_of(rec)].append(rec)
+        grouped[dimension] = {key: _spend_row(key, recs) for key, recs in by_key.items()}
+    if ec2_idle_micro_usd:
+        backends = grouped["backend"]
+        row = backends.get(EC2_BACKEND) or _spend_row(EC2_BACKEND, [])
+        backends[EC2_BACKEND] = dataclasses.replace(
+            row, spend_micro_usd=row.spend_micro_usd + ec2_idle_micro_usd
+        )
+    return {
+        dimension: tuple(sorted(by_key.values(), key=_biggest_first))
+        for dimension, by_key in grouped.items()
+    }
+
+
+def _spend_row(key: str, recs: list[LedgerRecord]) -> SpendRow:
+    return SpendRow(
+        key=key,
+        requests=len(recs),
+        input_tokens=sum(rec.total_input_tokens for rec in recs),
+        output_tokens=sum(rec.output_tokens for rec in recs),
+        spend_micro_usd=sum(rec.cost_micro_usd or 0 for rec in recs),
+        unpriced_requests=sum(rec.cost_micro_usd is None for rec in recs),
+        cache_hits=sum(rec.cache_hit for rec in recs),
+    )
+
+
+def _biggest_first(row: SpendRow) -> tuple[int, int, str]:
+    return (-row.spend_micro_usd, -row.requests, row.key)
+
+
+def _unpriced(rows: Iterable[LedgerRecord]) -> tuple[UnpricedModel, ...]:
+    requests: Counter[str] = Counter()
+    tokens: Counter[str] = Counter()
+    for rec in rows:
+        if rec.cost_micro_usd is None:
+            requests[rec.model] += 1
+            tokens[rec.model] += _tokens(rec)
+    return tuple(UnpricedModel(model, n, tokens[model]) for model, n in requests.most_common())
+
+
+def _daily(
+    rows: list[LedgerRecord], start: datetime.datetime, end: datetime.datetime
+) -> tuple[DaySpend, ...]:
+    """Every UTC day of the period, empty ones too, so a chart's time axis has no gaps."""
+    first = start.astimezone(datetime.UTC).date()
+    last = (end.astimezone(datetime.UTC) - datetime.timedelta(microseconds=1)).date()
+    days = [first + datetime.timedelta(days=n) for n in range(max((last - first).days, 0) + 1)]
+    spend: dict[datetime.date, Counter[str]] = {day: Counter() for day in days}
+    baseline: Counter[datetime.date] = Counter()
+    for rec in rows:
+        day = _clock_hour(rec.at).date()
+        if rec.cost_micro_usd is not None:
+            spend.setdefault(day, Counter())[rec.model] += rec.cost_micro_usd
+        baseline[day] += rec.baseline_micro_usd or 0
+    return tuple(DaySpend(day, dict(spend[day]), baseline[day]) for day in sorted(spend))
+
+
+def _clock_hour(at: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(at, datetime.UTC).replace(
+        minute=0, second=0, microsecond=0
+    )
+
+
+def _break_even(
+    calls: list[LedgerRecord],
+    catalog: PriceCatalog,
+    tiers: Mapping[str, Sequence[Route]],
+    instance_type: str,
+    schedule: Ec2Schedule,
+    period: tuple[datetime.datetime, datetime.datetime],
+) -> BreakEven:
+    """Model calls only: a response-cache hit would be a hit on either backend, and free."""
+    input_tokens = sum(rec.total_input_tokens for rec in calls)
+    output_tokens = sum(rec.output_tokens for rec in calls)
+    mix = (input_tokens, output_tokens) if calls else DEFAULT_INPUT_OUTPUT_MIX
+    hourly = catalog.instance_hourly_micro_usd(instance_type)
+    monthly = None if hourly is None else hourly * HOURS_PER_MONTH
+    output_by_hour: Counter[datetime.datetime] = Counter()
+    for rec in calls:
+        output_by_hour[_clock_hour(rec.at)] += rec.output_tokens
+    peak = max(output_by_hour, key=lambda hour: (output_by_hour[hour], hour), default=None)
+    hours = {
+        ALWAYS_ON: _ALWAYS_ON.hours_up(*period),
+        ON_SCHEDULE: schedule.hours_up(*period),
+        WHEN_ACTIVE: Decimal(len(output_by_hour)),
+    }
+    if schedule.is_always:
+        del hours[ON_SCHEDULE]
+    return BreakEven(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        mix_is_observed=bool(calls),
+        tiers=tuple(
+            _tier_option(name, route, catalog, (input_tokens, output_tokens), mix, monthly)
+            for name, route in _bedrock_routes(tiers).items()
+        ),
+        instance_type=instance_type,
+        schedule=str(schedule),
+        instance_options=tuple(
+            InstanceOption(kind, hours_billed, _instance_cost(catalog, instance_type, hours_billed))
+            for kind, hours_billed in hours.items()
+        ),
+        monthly_always_on_micro_usd=monthly,
+        peak_hour=peak,
+        peak_hour_output_tokens=output_by_hour[peak] if peak else 0,
+    )
+
+
+def _instance_cost(catalog: PriceCatalog, instance_type: str, hours: Decimal) -> int | None:
+    period_cost = catalog.ec2_cost_for_period(instance_type, hours, tokens_served=0)
+    return None if period_cost is None else period_cost.cost_micro_usd
+
+
+def _bedrock_routes(tiers: Mapping[str, Sequence[Route]]) -> dict[str, Route]:
+    """Each tier's first Bedrock route: its primary, or its Bedrock fallback if ec2 is first."""
+    firsts = {
+        name: next((r for r in routes if r.backend == BEDROCK_BACKEND), None)
+        for name, routes in tiers.items()
+    }
+    return {name: route for name, route in firsts.items() if route is not None}
+
+
+def _tier_option(
+    tier: str,
+    route: Route,
+    catalog: PriceCatalog,
+    traffic: tuple[int, int],
+    mix: tuple[int, int],
+    monthly_micro_usd: int | None,
+) -> TierOption:
+    """`traffic` and `mix` are (input, output) tokens. Priced uncached: prompt-cache discounts
+    hinge on per-model minimum prefixes that do not carry over from the model that ran, and an
+    EC2 token gets no such discount either. Break-even: the instance's monthly cost over the
+    model's price per token blended at the traffic's own input:output mix."""
+    traffic_micro_usd = catalog.uncached_cost_micro_usd(route.model, *traffic)
+    price = catalog.price(route.model)
+    break_even = None
+    if price is not None and monthly_micro_usd is not None:
+        mix_in, mix_out = mix
+        blended = (
+            mix_in * price.input_micro_usd_per_token + mix_out * price.output_micro_usd_per_token
+        ) / (mix_in + mix_out)
+        if blended > 0:
+            break_even = int((monthly_micro_usd / blended).to_integral_value(ROUND_HALF_UP))
+    return TierOption(tier, route.model, traffic_micro_usd, break_even)
+
+
+__all__ = [
+    "ALWAYS_ON",
+    "BEDROCK_BACKEND",
+    "DEFAULT_INPUT_OUTPUT_MIX",
+    "EC2_BACKEND",
+    "HOURS_PER_MONTH",
+    "ON_SCHEDULE",
+    "PERIODS",
+    "SINGLE_STREAM_DECODE_TOKENS_PER_S",
+    "WHEN_ACTIVE",
+    "BreakEven",
+    "CostReport",
+    "DaySpend",
+    "Ec2Picture",
+    "InstanceOption",
+    "ReportFilter",
+    "SpendRow",
+    "TierOption",
+    "UnpricedModel",
+    "build_report",
+    "period_bounds",
+]
