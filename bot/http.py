@@ -1,4 +1,4 @@
-"""The bot's HTTP surface: Bolt at `/slack/events`, `/healthz`, served by gunicorn.
+"""The bot's HTTP surface: Bolt at `/slack/events`, `/healthz`, `/metrics`, served by gunicorn.
 
 gunicorn (gthread workers) is the production server; Bolt's own development server is never
 used. The Bolt app is built in each gunicorn worker after the fork (`load`), so no socket or
@@ -14,9 +14,11 @@ from typing import Any
 
 import redis
 from gunicorn.app.base import BaseApplication
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.app import build_app, build_deps
+from bot.metrics import metrics_registry
 from chatops.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ def build_wsgi(settings: Settings) -> WSGIApp:
     deps = build_deps(settings)
     connection = deps.dedupe.client
     bolt = SlackRequestHandler(build_app(deps))
+    registry = metrics_registry(connection)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz":
@@ -39,6 +42,9 @@ def build_wsgi(settings: Settings) -> WSGIApp:
             data = json.dumps(body).encode()
             start_response(status, [("Content-Type", "application/json")])
             return [data]
+        if environ.get("PATH_INFO") == "/metrics":
+            start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
+            return [generate_latest(registry)]
         return bolt(environ, start_response)
 
     return application

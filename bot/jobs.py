@@ -7,6 +7,7 @@ from rq import Queue, Retry
 
 from chatops.payloads import ANSWER_FUNCTION, INTERACTIVE_QUEUE, AnswerJob
 from chatops.settings import Settings
+from gateway import keys
 
 FAILURE_TTL_S = 3600
 RESULT_TTL_S = 300
@@ -15,11 +16,14 @@ RETRY_INTERVALS_S = [1, 5]
 
 class JobQueue:
     def __init__(self, connection: redis.Redis, settings: Settings) -> None:
+        self._connection = connection
         self._interactive = Queue(INTERACTIVE_QUEUE, connection=connection)
         self._retry = Retry(max=settings.job_retries, interval=RETRY_INTERVALS_S)
         self._timeout = settings.job_timeout_s
 
     def enqueue_answer(self, job: AnswerJob) -> None:
+        """Enqueue the job and count the request, in one round trip."""
+        pipe = self._connection.pipeline()
         self._interactive.enqueue_call(
             ANSWER_FUNCTION,
             args=(job.model_dump(mode="json"),),
@@ -29,7 +33,10 @@ class JobQueue:
             failure_ttl=FAILURE_TTL_S,
             result_ttl=RESULT_TTL_S,
             description=f"answer {job.kind} {job.request_id}",
+            pipeline=pipe,
         )
+        pipe.hincrby(keys.metrics(), f"slack_requests|{job.kind}", 1)
+        pipe.execute()
 
 
 __all__ = ["JobQueue"]

@@ -16,7 +16,7 @@ from slack_sdk.webhook import WebhookClient
 
 from chatops import messages
 from chatops.payloads import AnswerJob
-from gateway import LLMRequest
+from gateway import LLMRequest, keys
 from gateway.engine import SELF_HOSTED_BACKENDS, Metered
 from gateway.errors import ChatOpsError, UserFacingError
 from workers.context import ConversationMemory, Turn, as_messages
@@ -186,6 +186,7 @@ class AnswerRun:
             if self.job.response_url:
                 WebhookClient(self.job.response_url).send(text=text, response_type="ephemeral")
         self.state.mark_done()
+        self.rt.queue_redis.hincrby(keys.metrics(), f"job_failures|{self.job.kind}", 1)
 
 
 __all__ = ["AnswerRun", "footer"]
