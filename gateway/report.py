@@ -110,11 +110,16 @@ class UnpricedModel:
 
 @dataclass(frozen=True)
 class DaySpend:
-    """One UTC day: priced spend per model (EC2 shares included) and the naive baseline."""
+    """One UTC day: per-token spend by model, the instance's hours, and the naive baseline."""
 
     day: datetime.date
-    by_model: Mapping[str, int]
+    by_model: Mapping[str, int]  # priced per token; the ec2 backend's rows are not here
+    ec2_micro_usd: int
     baseline_micro_usd: int
+
+    @property
+    def spend_micro_usd(self) -> int:
+        return sum(self.by_model.values()) + self.ec2_micro_usd
 
 
 @dataclass(frozen=True)
@@ -264,7 +269,12 @@ def build_report(
         savings=savings_by_lever(rows, catalog),
         breakdowns=_breakdowns(rows, idle_micro_usd),
         unpriced=_unpriced(rows),
-        daily=_daily(rows, period_start, period_end),
+        daily=_daily(
+            rows,
+            (period_start, period_end),
+            ec2_schedule,
+            ec2.attributed_micro_usd + ec2.idle_micro_usd if ec2 else 0,
+        ),
         ec2=ec2,
         break_even=_break_even(
             calls, catalog, tiers, ec2_instance_type, ec2_schedule, (period_start, period_end)
@@ -374,20 +384,44 @@ def _unpriced(rows: Iterable[LedgerRecord]) -> tuple[UnpricedModel, ...]:
 
 
 def _daily(
-    rows: list[LedgerRecord], start: datetime.datetime, end: datetime.datetime
+    rows: list[LedgerRecord],
+    period: tuple[datetime.datetime, datetime.datetime],
+    schedule: Ec2Schedule,
+    ec2_micro_usd: int,
 ) -> tuple[DaySpend, ...]:
-    """Every UTC day of the period, empty ones too, so a chart's time axis has no gaps."""
-    first = start.astimezone(datetime.UTC).date()
-    last = (end.astimezone(datetime.UTC) - datetime.timedelta(microseconds=1)).date()
-    days = [first + datetime.timedelta(days=n) for n in range(max((last - first).days, 0) + 1)]
+    """Every UTC day of the period, empty ones too, so a chart's time axis has no gaps.
+
+    Per-token spend falls on its request's day. The instance's part (what this report carries
+    of it) falls on the days it was up, by its hours: it bills by the hour, so a month of
+    instance time must not land on the one week someone used it.
+    """
+    start, end = (at.astimezone(datetime.UTC) for at in period)
+    last = (end - datetime.timedelta(microseconds=1)).date()
+    days = [
+        start.date() + datetime.timedelta(days=n) for n in range((last - start.date()).days + 1)
+    ]
     spend: dict[datetime.date, Counter[str]] = {day: Counter() for day in days}
     baseline: Counter[datetime.date] = Counter()
     for rec in rows:
         day = _clock_hour(rec.at).date()
-        if rec.cost_micro_usd is not None:
-            spend.setdefault(day, Counter())[rec.model] += rec.cost_micro_usd
+        spend.setdefault(day, Counter())
+        if rec.cost_micro_usd is not None and not _is_served_by_ec2(rec):
+            spend[day][rec.model] += rec.cost_micro_usd
         baseline[day] += rec.baseline_micro_usd or 0
-    return tuple(DaySpend(day, dict(spend[day]), baseline[day]) for day in sorted(spend))
+    up = {day.isoformat(): _microseconds_up(schedule, day, (start, end)) for day in spend}
+    ec2 = spread_micro_usd(ec2_micro_usd, up)
+    return tuple(
+        DaySpend(day, dict(spend[day]), ec2[day.isoformat()], baseline[day])
+        for day in sorted(spend)
+    )
+
+
+def _microseconds_up(
+    schedule: Ec2Schedule, day: datetime.date, period: tuple[datetime.datetime, datetime.datetime]
+) -> int:
+    midnight = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+    start, end = max(midnight, period[0]), min(midnight + datetime.timedelta(days=1), period[1])
+    return round(schedule.hours_up(start, end) * 3_600_000_000)
 
 
 def _clock_hour(at: float) -> datetime.datetime:
@@ -417,7 +451,9 @@ def _break_even(
     hours = {
         ALWAYS_ON: _ALWAYS_ON.hours_up(*period),
         ON_SCHEDULE: schedule.hours_up(*period),
-        WHEN_ACTIVE: Decimal(len(output_by_hour)),
+        WHEN_ACTIVE: sum(
+            (_ALWAYS_ON.hours_up(*_clip(hour, period)) for hour in output_by_hour), Decimal(0)
+        ),
     }
     if schedule.is_always:
         del hours[ON_SCHEDULE]
@@ -439,6 +475,15 @@ def _break_even(
         peak_hour=peak,
         peak_hour_output_tokens=output_by_hour[peak] if peak else 0,
     )
+
+
+def _clip(
+    hour: datetime.datetime, period: tuple[datetime.datetime, datetime.datetime]
+) -> tuple[datetime.datetime, datetime.datetime]:
+    """A clock hour cut to the period: an instance started for the last half hour of a period
+    bills that half hour here, so stopped-when-idle never exceeds always-on."""
+    start, end = period
+    return max(hour, start), min(hour + datetime.timedelta(hours=1), end)
 
 
 def _instance_cost(catalog: PriceCatalog, instance_type: str, hours: Decimal) -> int | None:
