@@ -53,6 +53,10 @@ def build_app(deps: BotDeps) -> App:
         signing_secret=secret.get_secret_value() if secret else None,
         # Socket Mode requests are not signed; HTTP requests always are.
         request_verification_enabled=secret is not None,
+        # Run listeners in the request's thread and answer when they return. Our listeners
+        # only enqueue (~1 ms); Bolt's other mode polls for the ack every 10 ms, which made
+        # each ack ~12 ms.
+        process_before_response=True,
     )
     commands.register(app, deps)
     events.register(app, deps)

@@ -238,6 +238,9 @@ class EmulatorServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Each stream chunk goes out at once: with Nagle on, small writes wait for the
+            # client's delayed ACK (~40 ms), which no real endpoint adds.
+            disable_nagle_algorithm = True
 
             def do_GET(self) -> None:
                 server._dispatch(self)

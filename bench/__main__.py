@@ -1,0 +1,33 @@
+"""`make bench`: every benchmark in one run; results to bench/results/latest.json and the
+README's "Performance and cost" table between its markers."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import gateway_overhead, pipeline
+from bench.readme import update_readme
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def main() -> None:
+    started = time.time()
+    results: dict[str, Any] = {
+        "machine": f"{platform.machine()}, Python {platform.python_version()}",
+        "gateway_overhead": gateway_overhead.run(),
+        "pipeline": pipeline.run(),
+    }
+    results["seconds"] = round(time.time() - started, 1)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    update_readme(results)
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

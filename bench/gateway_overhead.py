@@ -1,0 +1,86 @@
+"""(b) The gateway's own added time per request, against calling the same client directly on
+the same zero-latency emulator: boto3 ConverseStream, and the openai client's streamed chat
+completion. Calls alternate between the two ways so drift hits both equally."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bench.stats import summary_ms
+from chatops.settings import Settings
+from chatops.stack import EC2_MODEL
+from chatops.wiring import build_gateway
+from gateway.backends.bedrock import converse_arguments
+from gateway.backends.openai_compat import chat_messages
+from gateway.types import LLMRequest, Message
+from sandbox.bedrock import BedrockEmulator
+from sandbox.openai_compat import OpenAICompatEmulator
+
+REQUEST = LLMRequest(
+    task="ask",
+    tier="small",
+    system="You are a concise assistant for a platform engineering team.",
+    messages=(Message("user", "How do I rotate the staging DB password?"),),
+    max_output_tokens=200,
+)
+MODELS = {"bedrock": "amazon.nova-micro-v1:0", "ec2": EC2_MODEL}
+
+
+def _direct(backend: str, client: Any) -> None:
+    if backend == "bedrock":
+        events = client.converse_stream(**converse_arguments(REQUEST, MODELS[backend]))["stream"]
+        for _ in events:
+            pass
+        return
+    with client.chat.completions.create(
+        model=MODELS[backend],
+        messages=chat_messages(REQUEST),
+        max_tokens=REQUEST.max_output_tokens,
+        stream=True,
+        stream_options={"include_usage": True},
+    ) as chunks:
+        for _ in chunks:
+            pass
+
+
+def run(calls: int = 200) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    with BedrockEmulator() as bedrock, OpenAICompatEmulator(models=(EC2_MODEL,)) as ec2:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            bedrock_endpoint_url=bedrock.url,
+            ec2_llm_base_url=f"{ec2.url}/v1",
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",  # type: ignore[arg-type]
+            tier_small=f"bedrock:{MODELS['bedrock']}, ec2:{EC2_MODEL}",
+        )
+        for backend in ("bedrock", "ec2"):
+            gateway = build_gateway(settings, only_backend=backend)
+            client = gateway.backends[backend]._client  # the very client the gateway uses
+            direct, through = [], []
+            for _ in range(10):  # warm the connection pools
+                _direct(backend, client)
+                gateway.complete(REQUEST)
+            for _ in range(calls):
+                started = time.perf_counter()
+                _direct(backend, client)
+                direct.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                gateway.complete(REQUEST)
+                through.append(time.perf_counter() - started)
+            gateway.close()
+            d, g = summary_ms(direct), summary_ms(through)
+            results[backend] = {
+                "direct": d,
+                "gateway": g,
+                "added_p50_ms": round(g["p50_ms"] - d["p50_ms"], 3),
+                "ratio_p50": round(g["p50_ms"] / d["p50_ms"], 3),
+            }
+    return results
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(), indent=2))

@@ -1,0 +1,55 @@
+"""Writes the measured numbers into README.md between its performance markers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+README = Path(__file__).parent.parent / "README.md"
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def table(results: dict[str, Any]) -> str:
+    latency = results["pipeline"]["latency"]
+    rows = [
+        "| measure | p50 | p99 |",
+        "|---|---|---|",
+        _row("Slack ack (signed HTTP → 200)", latency["ack"]),
+        _row(
+            "Slack request → model call (bot + RQ hop + worker)", latency["request_to_model_call"]
+        ),
+        _row(
+            "first visible text in Slack − model's time to first token",
+            latency["first_visible_minus_ttft"],
+        ),
+    ]
+    for rate, ack in results["pipeline"]["ack_under_load"].items():
+        rows.append(_row(f"ack under load, {rate}", ack))
+    for backend, overhead in results["gateway_overhead"].items():
+        rows.append(
+            f"| gateway's own time per call, {backend} (vs the client called directly) "
+            f"| +{overhead['added_p50_ms']:.2f} ms (×{overhead['ratio_p50']:.3f}) | |"
+        )
+    throughput = results["pipeline"]["throughput"]
+    rows.append(
+        f"| worker throughput, zero-latency model | "
+        f"{throughput['jobs_per_s_per_worker']} jobs/s per worker process | |"
+    )
+    return "\n".join(rows)
+
+
+def _row(label: str, stats: dict[str, float]) -> str:
+    return f"| {label} | {stats['p50_ms']:.1f} ms | {stats['p99_ms']:.1f} ms |"
+
+
+def update_readme(results: dict[str, Any]) -> None:
+    text = README.read_text()
+    if BEGIN not in text or END not in text:
+        return
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    measured = f"Measured by `make bench` ({results['machine']}, {results['seconds']} s):\n\n"
+    README.write_text(f"{head}{BEGIN}\n{measured}{table(results)}\n{END}{tail}")
+
+
+__all__ = ["table", "update_readme"]
