@@ -10,14 +10,18 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from chatops.cost_text import (
     NO_TRAFFIC,
+    RIGHT_SIZING_NOTE,
+    UNPRICED,
+    break_even_summary,
     capacity_note,
     headline,
     instance_label,
@@ -29,22 +33,28 @@ from chatops.cost_text import (
 )
 from gateway.report import CostReport, DaySpend
 
-SIZE_INCHES = (13.0, 8.6)
+SIZE_INCHES = (13.0, 9.0)
 DPI = 100
 MODELS_SHOWN = 5
+MIN_DAYS_WIDE = 7
 OTHER = "other models"
 BASELINE_COLOUR = "#222222"
-MODEL_COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#bab0ac")
+MODEL_COLOURS = ("#4e79a7", "#a0cbe8", "#59a14f", "#b07aa1", "#76b7b2")
+OTHER_COLOUR = "#bab0ac"
 SAVED_COLOUR, LOST_COLOUR = "#59a14f", "#e15759"
 BEDROCK_COLOUR, EC2_COLOUR = "#4e79a7", "#f28e2b"
 MUTED = "#666666"
+OPTIONS_NOTE = (
+    "Each option: this period's model calls (response-cache hits left out) at the model's plain"
+    " input/output prices, or the instance's hours at its hourly price."
+)
 
 
 def render_chart(report: CostReport, path: Path) -> None:
-    """Write the report's chart as a PNG at `path` (about 1300 x 860 pixels)."""
+    """Write the report's chart as a PNG at `path` (1300 x 900 pixels)."""
     figure = Figure(figsize=SIZE_INCHES, dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
-    grid = figure.add_gridspec(2, 2, height_ratios=(1.1, 1), width_ratios=(1, 1.25))
+    grid = figure.add_gridspec(3, 2, height_ratios=(1.15, 1, 0.12), width_ratios=(1, 1.3))
     figure.suptitle(
         _text(f"LLM cost — {report.title}  ·  {period_label(report)}  ·  {report.filter}"),
         fontsize=15,
@@ -53,41 +63,26 @@ def render_chart(report: CostReport, path: Path) -> None:
     daily = figure.add_subplot(grid[0, :])
     savings = figure.add_subplot(grid[1, 0])
     options = figure.add_subplot(grid[1, 1])
-    if report.requests:
+    if report.requests or report.spend_micro_usd:
         _draw_daily(daily, report)
+    else:
+        _say(daily, NO_TRAFFIC, fontsize=14)
+    if report.requests:
         _draw_savings(savings, report)
     else:
-        for axes in (daily, savings):
-            _say_no_traffic(axes)
+        _say(savings, f"{NO_TRAFFIC}:\nnothing to save", fontsize=14)
     _draw_options(options, report)
-    figure.text(
-        0.5,
-        0.0,
-        _text(_footnote(report)),
-        ha="center",
-        va="bottom",
-        fontsize=9,
-        color=MUTED,
-        wrap=True,
-    )
+    _say(figure.add_subplot(grid[2, :]), _footnote(report), fontsize=9)
     figure.savefig(path, format="png")
 
 
 def _draw_daily(axes: Axes, report: CostReport) -> None:
     """Stacked bars of each day's spend by model, the naive baseline as a line over them."""
-    models = _top_models(report.daily)
     positions = list(range(len(report.daily)))
     bottoms = [0.0] * len(report.daily)
-    for model, colour in zip(models, MODEL_COLOURS, strict=False):
-        heights = [_dollars(_model_spend(day, model, models)) for day in report.daily]
-        axes.bar(
-            positions,
-            heights,
-            bottom=bottoms,
-            color=colour,
-            width=0.7,
-            label=_text(model if model == OTHER else short_model(model)),
-        )
+    for label, colour, amounts in _bands(report):
+        heights = [_dollars(amount) for amount in amounts]
+        axes.bar(positions, heights, bottom=bottoms, color=colour, width=0.7, label=_text(label))
         bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
     baseline = [_dollars(day.baseline_micro_usd) for day in report.daily]
     axes.plot(
@@ -97,13 +92,13 @@ def _draw_daily(axes: Axes, report: CostReport) -> None:
         linestyle="--",
         marker="o",
         markersize=4,
-        label="naive baseline",
+        label="naive baseline (strongest model, no levers)",
     )
     if len(positions) <= 10:
-        for x, total in zip(positions, bottoms, strict=True):
+        for x, day in zip(positions, report.daily, strict=True):
             axes.annotate(
-                _text(usd(round(total * 1_000_000))),
-                (x, total),
+                _text(usd(day.spend_micro_usd)),
+                (x, _dollars(day.spend_micro_usd)),
                 ha="center",
                 va="bottom",
                 fontsize=8,
@@ -111,11 +106,16 @@ def _draw_daily(axes: Axes, report: CostReport) -> None:
                 textcoords="offset points",
             )
     axes.set_xticks(positions, _day_labels(report.daily))
-    axes.set_title(_text(_headline_line(report)), fontsize=11, loc="left")
-    axes.set_ylabel("spend per day")
+    # A day or two would otherwise stretch into bars as wide as the figure.
+    half_width = max(len(positions), MIN_DAYS_WIDE) / 2
+    middle = (len(positions) - 1) / 2
+    axes.set_xlim(middle - half_width, middle + half_width)
+    title = _headline_line(report) + ("" if report.requests else f"  ·  {NO_TRAFFIC}")
+    axes.set_title(_text(title), fontsize=11, loc="left")
+    axes.set_ylabel("spend per day (UTC)")
     _money_axis(axes, "y")
-    axes.legend(loc="upper left", fontsize=8, ncols=min(len(models) + 1, 4), frameon=False)
-    axes.margins(y=0.15)
+    axes.legend(loc="upper left", fontsize=8, ncols=3, frameon=False)
+    axes.margins(y=0.2)
 
 
 def _draw_savings(axes: Axes, report: CostReport) -> None:
@@ -137,6 +137,8 @@ def _draw_savings(axes: Axes, report: CostReport) -> None:
     axes.axvline(0, color=MUTED, linewidth=0.8)
     saved = report.savings.saved_micro_usd
     axes.set_title(_text(f"Savings by lever: {usd(saved)} in all"), fontsize=11, loc="left")
+    if report.ec2 and report.ec2.attributed_micro_usd:
+        axes.set_xlabel(RIGHT_SIZING_NOTE, fontsize=8, color=MUTED)
     _money_axis(axes, "x")
     axes.margins(x=0.3)
 
@@ -163,13 +165,17 @@ def _draw_options(axes: Axes, report: CostReport) -> None:
         color=[colour for _, _, colour in bars],
         height=0.6,
     )
+    # Every option is $0 without traffic but the idle ones; no winner to name then.
+    costs = [cost for _, cost, _ in bars if cost is not None]
+    cheapest = min(costs) if be.tokens and costs.count(min(costs, default=0)) == 1 else None
     for y, (value, (_, cost, _)) in enumerate(zip(values, bars, strict=True)):
-        label = "unpriced" if cost is None else usd(cost)
+        label = UNPRICED if cost is None else usd(cost)
         axes.annotate(
-            _text(label),
+            _text(label + ("  cheapest" if cost == cheapest else "")),
             (value, y),
             va="center",
             fontsize=9,
+            fontweight="bold" if cost == cheapest else "normal",
             ha="left",
             xytext=(4, 0),
             textcoords="offset points",
@@ -182,35 +188,41 @@ def _draw_options(axes: Axes, report: CostReport) -> None:
     axes.margins(x=0.25)
 
 
-def _say_no_traffic(axes: Axes) -> None:
+def _say(axes: Axes, text: str, *, fontsize: float) -> None:
+    """Words instead of a plot: an empty panel's reason, or the footnote row."""
     axes.text(
         0.5,
         0.5,
-        NO_TRAFFIC,
+        _text(text),
         ha="center",
         va="center",
-        fontsize=14,
+        fontsize=fontsize,
         color=MUTED,
         transform=axes.transAxes,
     )
     axes.set_axis_off()
 
 
-def _top_models(days: Sequence[DaySpend]) -> list[str]:
-    """The biggest spenders by name, the rest folded into one band so the legend stays short."""
+def _bands(report: CostReport) -> list[tuple[str, str, list[int]]]:
+    """(label, colour, amount per day) from the bottom of the stack up: the instance first,
+    then the Bedrock models by spend, the smallest folded into one band to keep the legend
+    short. Orange is the EC2 instance everywhere in the figure."""
+    days = report.daily
+    bands = []
+    if report.ec2 and any(day.ec2_micro_usd for day in days):
+        label = f"EC2 {report.ec2.instance_type} (instance hours)"
+        bands.append((label, EC2_COLOUR, [day.ec2_micro_usd for day in days]))
     totals: Counter[str] = Counter()
     for day in days:
         totals.update(day.by_model)
     ranked = [model for model, _ in totals.most_common()]
-    if len(ranked) <= MODELS_SHOWN:
-        return ranked
-    return [*ranked[: MODELS_SHOWN - 1], OTHER]
-
-
-def _model_spend(day: DaySpend, model: str, shown: list[str]) -> int:
-    if model != OTHER:
-        return day.by_model.get(model, 0)
-    return sum(amount for name, amount in day.by_model.items() if name not in shown)
+    named = ranked if len(ranked) <= MODELS_SHOWN else ranked[: MODELS_SHOWN - 1]
+    for model, colour in zip(named, MODEL_COLOURS, strict=False):
+        bands.append((short_model(model), colour, [day.by_model.get(model, 0) for day in days]))
+    if len(named) < len(ranked):
+        rest = [sum(v for m, v in day.by_model.items() if m not in named) for day in days]
+        bands.append((OTHER, OTHER_COLOUR, rest))
+    return bands
 
 
 def _day_labels(days: Sequence[DaySpend]) -> list[str]:
@@ -224,29 +236,23 @@ def _headline_line(report: CostReport) -> str:
 
 
 def _footnote(report: CostReport) -> str:
-    be = report.break_even
-    volumes = " · ".join(
-        f"{short_model(tier.model)} {tokens(tier.break_even_tokens_per_month)} tokens"
-        for tier in be.tiers
-        if tier.break_even_tokens_per_month is not None
-    )
-    monthly = be.monthly_always_on_micro_usd
-    lines = [capacity_note(report)]
-    if volumes and monthly is not None:
-        lines.insert(
-            0,
-            f"{be.instance_type} always on costs {usd(monthly)}/month; it matches "
-            f"Bedrock at {volumes} a month (this traffic's input:output mix).",
-        )
-    return "\n".join(lines)
+    lines = [break_even_summary(report), capacity_note(report), OPTIONS_NOTE]
+    return "\n".join(line for line in lines if line)
 
 
-def _money_axis(axes: Axes, which: str) -> None:
-    formatter = FuncFormatter(lambda value, _: _text(usd(round(value * 1_000_000))))
-    (axes.yaxis if which == "y" else axes.xaxis).set_major_formatter(formatter)
+def _money_axis(axes: Axes, which: Literal["x", "y"]) -> None:
+    axis = axes.yaxis if which == "y" else axes.xaxis
+    axis.set_major_locator(MaxNLocator(nbins=5))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: _text(_tick_usd(value))))
     axes.grid(axis=which, color="#dddddd", linewidth=0.6)
     axes.set_axisbelow(True)
     axes.spines[["top", "right"]].set_visible(False)
+
+
+def _tick_usd(dollars: float) -> str:
+    """Axis ticks need only the decimals they have: `$50`, `$2.5`, `$0.004`."""
+    digits = f"{abs(dollars):,.4f}".rstrip("0").rstrip(".")
+    return f"{'-' if dollars < 0 else ''}${digits}"
 
 
 def _dollars(micro_usd: int) -> float:

@@ -18,6 +18,7 @@ from gateway.ledger import LedgerRecord
 from gateway.report import (
     ALWAYS_ON,
     ON_SCHEDULE,
+    SINGLE_STREAM_DECODE_TOKENS_PER_S,
     WHEN_ACTIVE,
     BreakEven,
     CostReport,
@@ -85,6 +86,16 @@ def tokens(count: int) -> str:
     return str(count)
 
 
+def hours(count: Decimal) -> str:
+    """`168 h`, `10.5 h`: one decimal only when the hours are not whole."""
+    return f"{count:.0f} h" if count == count.to_integral_value() else f"{count:.1f} h"
+
+
+def requests(count: int) -> str:
+    """`1 request`, `1,400 requests`."""
+    return f"{count:,} request{'' if count == 1 else 's'}"
+
+
 def percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else NOT_APPLICABLE
 
@@ -126,7 +137,7 @@ def ec2_lines(report: CostReport) -> list[str]:
     ec2 = report.ec2
     if ec2 is None:
         return []
-    head = f"EC2 {ec2.instance_type}, up {ec2.schedule}: {ec2.hours_up:.1f} h"
+    head = f"EC2 {ec2.instance_type}, up {ec2.schedule}: {hours(ec2.hours_up)}"
     if ec2.period_cost is None or ec2.hourly_micro_usd is None:
         return [f"{head}, {UNPRICED}: add the instance type to a price file (PRICING_FILE)"]
     cost = ec2.period_cost
@@ -138,7 +149,7 @@ def ec2_lines(report: CostReport) -> list[str]:
         lines.append(f"  served {tokens(cost.tokens_served)} tokens: {usd(per_million)} per 1M")
     if report.filter.is_filtered:
         lines.append(
-            f"  {report.filter}: {ec2.requests:,} requests, {tokens(ec2.tokens)} tokens,"
+            f"  {report.filter}: {requests(ec2.requests)}, {tokens(ec2.tokens)} tokens,"
             f" {usd(ec2.attributed_micro_usd)} of it"
         )
     return lines
@@ -147,11 +158,14 @@ def ec2_lines(report: CostReport) -> list[str]:
 def instance_label(option: InstanceOption, break_even: BreakEven) -> str:
     """`EC2 g5.xlarge always on (168 h)`."""
     how = INSTANCE_LABELS[option.kind].format(schedule=break_even.schedule)
-    return f"EC2 {break_even.instance_type} {how} ({option.hours:.0f} h)"
+    return f"EC2 {break_even.instance_type} {how} ({hours(option.hours)})"
 
 
 def break_even_lines(report: CostReport) -> list[tuple[str, str, str]]:
-    """(option, cost of this traffic, break-even volume) rows, Bedrock tiers then EC2."""
+    """(option, what this traffic cost on it, its monthly figure), Bedrock tiers then EC2.
+
+    A tier's monthly figure is the volume above which the instance always on is cheaper.
+    """
     be = report.break_even
     rows = [
         (
@@ -159,11 +173,11 @@ def break_even_lines(report: CostReport) -> list[tuple[str, str, str]]:
             usd_or_unpriced(tier.traffic_micro_usd),
             NOT_APPLICABLE
             if tier.break_even_tokens_per_month is None
-            else f"{tokens(tier.break_even_tokens_per_month)} tokens/month",
+            else f"EC2 cheaper above {tokens(tier.break_even_tokens_per_month)} tokens",
         )
         for tier in be.tiers
     ]
-    monthly = {ALWAYS_ON: f"{usd_or_unpriced(be.monthly_always_on_micro_usd)}/month"}
+    monthly = {ALWAYS_ON: usd_or_unpriced(be.monthly_always_on_micro_usd)}
     rows += [
         (
             instance_label(option, be),
@@ -175,18 +189,46 @@ def break_even_lines(report: CostReport) -> list[tuple[str, str, str]]:
     return rows
 
 
+def break_even_summary(report: CostReport) -> str:
+    """`g5.xlarge always on costs $734.38/month, as much as 12.0B tokens/month on …`."""
+    be = report.break_even
+    volumes = [
+        f"{tokens(tier.break_even_tokens_per_month)} on {short_model(tier.model)}"
+        for tier in be.tiers
+        if tier.break_even_tokens_per_month is not None
+    ]
+    if not volumes or be.monthly_always_on_micro_usd is None:
+        return ""
+    return (
+        f"{be.instance_type} always on: {usd(be.monthly_always_on_micro_usd)}/month, as much as"
+        f" {', '.join(volumes)} tokens/month on Bedrock ({mix_note(report)})"
+    )
+
+
+def mix_note(report: CostReport) -> str:
+    """The input:output mix break-even volumes are blended at, and where it came from."""
+    be = report.break_even
+    if not be.mix_is_observed:
+        return "no traffic, so at a 3:1 input:output mix"
+    return f"at this traffic's mix, {percent(be.input_tokens, be.tokens)} input tokens"
+
+
 def capacity_note(report: CostReport) -> str:
     """The assumption behind the EC2 figures, and whether this traffic strains it."""
     be = report.break_even
-    limit = be.one_instance_output_tokens_per_hour
-    peak = f"peak hour {be.peak_hour_output_tokens:,} output tokens"
-    mix = "" if be.mix_is_observed else "; no traffic, so a 3:1 input:output mix is assumed"
+    one = (
+        f"one A10G decodes ~{be.one_instance_output_tokens_per_hour:,} output tokens an hour"
+        f" single-stream (~{SINGLE_STREAM_DECODE_TOKENS_PER_S} tok/s)"
+    )
+    if be.peak_hour is None:
+        return f"Assumes one instance can serve the load: {one}"
+    peak = f"busiest hour ({be.peak_hour:%Y-%m-%d %H:00} UTC) {be.peak_hour_output_tokens:,}"
     if be.exceeds_one_instance:
         return (
-            f"Over one instance: {peak} > {limit:,} that one A10G decodes single-stream in an hour"
-            " (~37 tok/s); batching raises this, but check before relying on one instance" + mix
+            f"More than one instance decodes: {peak} output tokens, but {one}; batching raises"
+            " that, so measure before relying on one instance"
         )
-    return f"Assumes one instance serves the load: {peak} of ~{limit:,}/h single-stream{mix}"
+    return f"Assumes one instance serves the load: {peak} output tokens; {one}"
 
 
 def report_text(report: CostReport) -> str:
@@ -208,7 +250,7 @@ def report_text(report: CostReport) -> str:
     for dimension in DIMENSIONS if report.requests else ():
         lines += ["", *_spend_table(dimension, report.breakdowns[dimension])]
     lines += ["", *ec2_lines(report)] if report.ec2 else []
-    comparison = _table(("for this traffic", "cost", "break-even"), break_even_lines(report))
+    comparison = _table(("for this traffic", "cost", "a month"), break_even_lines(report))
     lines += ["", "Bedrock vs EC2", *comparison, f"  {capacity_note(report)}"]
     return "\n".join(lines) + "\n"
 
@@ -217,10 +259,10 @@ def _unpriced_lines(report: CostReport) -> list[str]:
     if not report.unpriced:
         return []
     models = ", ".join(
-        f"{m.model} ({m.requests} requests, {tokens(m.tokens)} tokens)" for m in report.unpriced
+        f"{m.model} ({requests(m.requests)}, {tokens(m.tokens)} tokens)" for m in report.unpriced
     )
     return [
-        f"  {'Unpriced':<20} {report.unpriced_requests} requests not counted: {models}",
+        f"  {'Unpriced':<20} {requests(report.unpriced_requests)} not counted: {models}",
         f"  {'':<20} add them to a price file (PRICING_FILE) to count them",
     ]
 
@@ -313,18 +355,29 @@ def _iso(at: float) -> str:
 
 
 __all__ = [
+    "INSTANCE_LABELS",
     "LEVER_LABELS",
+    "NOT_APPLICABLE",
+    "NO_TRAFFIC",
+    "RIGHT_SIZING_NOTE",
+    "SAVINGS_SUM",
     "UNPRICED",
     "break_even_lines",
+    "break_even_summary",
     "capacity_note",
     "ec2_lines",
     "headline",
+    "hourly",
+    "hours",
     "instance_label",
     "lever_label",
+    "mix_note",
     "percent",
     "period_label",
     "report_text",
+    "requests",
     "short_model",
+    "spend_cell",
     "tokens",
     "usd",
     "usd_or_unpriced",
