@@ -52,8 +52,9 @@ class Ec2Schedule:
         days_text, _, hours_text = cleaned.partition(" ")
         if not days_text or not hours_text or " " in hours_text:
             raise ValueError(f"expected 'always' or days and UTC hours, {_EXAMPLES} (got {text!r})")
+        days = _parse_days(days_text)
         start_hour, end_hour = _parse_hours(hours_text)
-        return cls(_parse_days(days_text), start_hour, end_hour, cleaned)
+        return cls(days, start_hour, end_hour, cleaned)
 
     @property
     def is_always(self) -> bool:

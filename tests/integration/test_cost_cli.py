@@ -1,0 +1,137 @@
+"""`chatops cost` as an operator runs it: rows written by the real Ledger to a real redis-server,
+the command run as a process with REDIS_URL set, its printed totals and the files it writes."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from chatops.cost_text import usd
+from gateway.ledger import Ledger, LedgerRecord
+from gateway.pricing import PriceCatalog
+from gateway.types import Usage
+
+SONNET = "global.anthropic.claude-sonnet-4-5-20250929-v1:0"
+HAIKU = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
+NOVA = "amazon.nova-micro-v1:0"
+EC2_MODEL = "llama-3.1-8b-instruct"
+UNKNOWN = "us.unknown-model-v9:0"
+HOUR = 3600
+# Settings the machine's environment must not change for this test: tiers, EC2, prices.
+OWN_PREFIXES = ("AWS_", "EC2_", "TIER_", "PRICING_", "LEDGER_", "REDIS_", "CACHE_REDIS_")
+
+
+def row(catalog: PriceCatalog, n: int, ago_s: float, **overrides: Any) -> LedgerRecord:
+    values: dict[str, Any] = {
+        "request_id": f"req-{n}",
+        "at": time.time() - ago_s,
+        "source": "slash",
+        "user": "U1",
+        "channel": "C1",
+        "workspace": "T1",
+        "task": "ask",
+        "backend": "bedrock",
+        "model": HAIKU,
+        "tier": "medium",
+        "tier_reason": "router",
+        "input_tokens": 2_000,
+        "output_tokens": 400,
+        "cache_read_tokens": 0,
+        "cache_write_tokens": 0,
+        "baseline_model": SONNET,
+        "ttft_ms": 350,
+        "total_ms": 2_000,
+    }
+    values.update(overrides)
+    usage = Usage(values["input_tokens"], values["output_tokens"], model=values["model"])
+    if values["backend"] == "ec2":
+        values.setdefault("cost_micro_usd", None)
+    values.setdefault("cost_micro_usd", catalog.cost_micro_usd(usage))
+    values.setdefault("baseline_micro_usd", catalog.naive_baseline_micro_usd(SONNET, usage))
+    return LedgerRecord(**values)
+
+
+def chatops_cost(redis_url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(OWN_PREFIXES)}
+    return subprocess.run(
+        [sys.executable, "-m", "chatops.cli", "cost", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "REDIS_URL": redis_url},
+        cwd=cwd,  # no .env from the checkout
+        check=False,
+    )
+
+
+def test_cost_prints_the_ledger_totals_and_writes_csv_and_png(
+    redis_url: str, tmp_path: Path
+) -> None:
+    catalog = PriceCatalog.load()
+    in_period = [
+        row(catalog, 1, HOUR),
+        row(catalog, 2, 2 * 86_400, model=NOVA, tier="small", user="U2", channel="C2"),
+        row(catalog, 3, 3 * 86_400, backend="ec2", model=EC2_MODEL, user="U2"),
+        row(catalog, 4, 4 * 86_400, model=UNKNOWN),
+    ]
+    too_old = row(catalog, 5, 10 * 86_400)
+    client = redis.Redis.from_url(redis_url)
+    ledger = Ledger(client)
+    for rec in [*in_period, too_old]:
+        ledger.record(rec)
+    client.close()
+
+    png, table = tmp_path / "cost.png", tmp_path / "ledger.csv"
+    result = chatops_cost(
+        redis_url, tmp_path, "--period", "7d", "--png", str(png), "--csv", str(table)
+    )
+
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    # The instance is always on by default: 168 h at $1.006, all of it spread over request 3.
+    bedrock = sum(r.cost_micro_usd or 0 for r in in_period if r.backend == "bedrock")
+    spend = bedrock + 168 * 1_006_000
+    assert f"Spend                {usd(spend)}\n" in out
+    assert "Requests             4\n" in out
+    assert f"1 request not counted: {UNKNOWN}" in out
+    assert "EC2 g5.xlarge, up always: 168 h at $1.006/h = $169.01" in out
+    assert "Bedrock small (nova-micro)" in out
+    assert f"wrote 4 ledger rows to {table}" in result.stderr
+
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+    with table.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(r["request_id"] for r in rows) == ["req-1", "req-2", "req-3", "req-4"]
+    ec2_row = next(r for r in rows if r["backend"] == "ec2")
+    assert ec2_row["cost_micro_usd"] == ec2_row["cost_usd"] == ""
+
+
+def test_cost_for_one_user(redis_url: str, tmp_path: Path) -> None:
+    catalog = PriceCatalog.load()
+    client = redis.Redis.from_url(redis_url)
+    ledger = Ledger(client)
+    mine = row(catalog, 1, HOUR, user="U2")
+    for rec in (mine, row(catalog, 2, 2 * HOUR), row(catalog, 3, 3 * HOUR, channel="C9")):
+        ledger.record(rec)
+    client.close()
+
+    result = chatops_cost(redis_url, tmp_path, "--period", "7d", "--user", "U2")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].endswith("· user U2")
+    assert "Requests             1\n" in result.stdout
+    assert f"Spend                {usd(mine.cost_micro_usd or 0)}\n" in result.stdout
+
+
+def test_an_unreachable_ledger_is_one_line_naming_the_setting(tmp_path: Path) -> None:
+    result = chatops_cost("redis://127.0.0.1:1/0", tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("chatops: REDIS_URL: cannot read the cost ledger")
+    assert len(result.stderr.strip().splitlines()) == 1
