@@ -225,7 +225,7 @@ def capacity_note(report: CostReport) -> str:
     peak = f"busiest hour ({be.peak_hour:%Y-%m-%d %H:00} UTC) {be.peak_hour_output_tokens:,}"
     if be.exceeds_one_instance:
         return (
-            f"More than one instance decodes: {peak} output tokens, but {one}; batching raises"
+            f"One instance may not keep up: {peak} output tokens, but {one}; batching raises"
             " that, so measure before relying on one instance"
         )
     return f"Assumes one instance serves the load: {peak} output tokens; {one}"

@@ -9,7 +9,7 @@ User ids are shown as code, not `<@U…>`, because a mention would notify everyo
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from chatops.cost_text import (
@@ -101,10 +101,23 @@ def _rows_text(heading: str, dimension: str, rows: Sequence[SpendRow]) -> str:
 
 
 def _name(dimension: str, key: str) -> str:
-    if dimension == "channel" and _CHANNEL_ID.match(key):
-        return f"<#{key}>"
-    shown = short_model(key) if dimension == "model" else key
-    return f"`{_escape(shown or '(none)')}`"
+    return _NAMERS.get(dimension, _code)(key)
+
+
+def _code(text: str) -> str:
+    return f"`{_escape(text or '(none)')}`"
+
+
+def _channel(key: str) -> str:
+    """A channel id as Slack's link to it; a DM's id (`D…`) has no link, so it stays code."""
+    return f"<#{key}>" if _CHANNEL_ID.match(key) else _code(key)
+
+
+def _model(key: str) -> str:
+    return _code(short_model(key))
+
+
+_NAMERS: dict[str, Callable[[str], str]] = {"channel": _channel, "model": _model}
 
 
 def _unpriced_blocks(report: CostReport) -> list[Block]:

@@ -193,6 +193,17 @@ def test_the_chart_is_a_real_png_of_sensible_size(
     assert 20_000 < path.stat().st_size < 1_000_000
 
 
+def test_the_text_warns_when_the_busiest_hour_is_beyond_one_instance(
+    catalog: PriceCatalog,
+) -> None:
+    rng = random.Random(5)
+    burst = [record(catalog, n, rng, output_tokens=40_000, at=START.timestamp() + 60 * n)
+             for n in range(4)]  # fmt: skip
+    text = report_text(make_report(burst, catalog))
+    assert "One instance may not keep up: busiest hour" in text
+    assert "160,000 output tokens, but one A10G decodes ~133,200" in text
+
+
 def test_a_filtered_report_renders(catalog: PriceCatalog, tmp_path: Path) -> None:
     path = tmp_path / "u.png"
     render_chart(make_report(week(catalog), catalog, ReportFilter(user="U001")), path)
