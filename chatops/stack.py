@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import redis
 
@@ -128,9 +129,10 @@ class Stack:
         )
 
     def logs(self) -> str:
+        """Every process's log, each under its name."""
         return "\n".join(
-            f"== {name}\n{open(os.path.join(self.log_dir, name)).read()}"
-            for name in sorted(os.listdir(self.log_dir))
+            f"== {path.name}\n{path.read_text(errors='replace')}"
+            for path in sorted(Path(self.log_dir).iterdir())
         )
 
     def stop(self) -> None:
