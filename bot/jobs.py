@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import redis
+from pydantic import BaseModel
 from rq import Queue, Retry
 
-from chatops.payloads import ANSWER_FUNCTION, INTERACTIVE_QUEUE, AnswerJob
+from chatops.payloads import (
+    ANSWER_FUNCTION,
+    COST_REPORT_FUNCTION,
+    INTERACTIVE_QUEUE,
+    AnswerJob,
+    CostReportJob,
+)
 from chatops.settings import Settings
 from gateway import keys
 
@@ -22,20 +29,26 @@ class JobQueue:
         self._timeout = settings.job_timeout_s
 
     def enqueue_answer(self, job: AnswerJob) -> None:
+        self._enqueue(ANSWER_FUNCTION, job, job.job_id, job.kind)
+
+    def enqueue_cost_report(self, job: CostReportJob) -> None:
+        self._enqueue(COST_REPORT_FUNCTION, job, job.job_id, "llm_cost")
+
+    def _enqueue(self, function: str, job: BaseModel, job_id: str, kind: str) -> None:
         """Enqueue the job and count the request, in one round trip."""
         pipe = self._connection.pipeline()
         self._interactive.enqueue_call(
-            ANSWER_FUNCTION,
+            function,
             args=(job.model_dump(mode="json"),),
-            job_id=job.job_id,
+            job_id=job_id,
             timeout=self._timeout,
             retry=self._retry if self._retry.max else None,
             failure_ttl=FAILURE_TTL_S,
             result_ttl=RESULT_TTL_S,
-            description=f"answer {job.kind} {job.request_id}",
+            description=f"{kind} {job_id}",
             pipeline=pipe,
         )
-        pipe.hincrby(keys.metrics(), f"slack_requests|{job.kind}", 1)
+        pipe.hincrby(keys.metrics(), f"slack_requests|{kind}", 1)
         pipe.execute()
 
 

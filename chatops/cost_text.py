@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 
+from chatops.messages import usd
 from gateway.ledger import LedgerRecord
 from gateway.report import (
     ALWAYS_ON,
@@ -54,19 +55,6 @@ _CSV_EXTRAS: dict[str, tuple[str, Callable[[LedgerRecord], str]]] = {
     "cost_micro_usd": ("cost_usd", lambda rec: _usd6(rec.cost_micro_usd)),
     "baseline_micro_usd": ("baseline_usd", lambda rec: _usd6(rec.baseline_micro_usd)),
 }
-
-
-def usd(micro_usd: int) -> str:
-    """`$734.38`, `$0.0123`, `$0.000042`: cents from ten cents up, finer below, where a
-    small team's week of Nova calls lives."""
-    dollars = Decimal(abs(micro_usd)) / _MICRO
-    if micro_usd == 0 or abs(micro_usd) >= 100_000:
-        text = f"{dollars:,.2f}"
-    elif abs(micro_usd) >= 1_000:
-        text = f"{dollars:.4f}"
-    else:
-        text = f"{dollars:.6f}"
-    return f"{'-' if micro_usd < 0 else ''}${text}"
 
 
 def hourly(micro_usd: int) -> str:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from chatops.stack import SIGNING_SECRET, Stack
 from sandbox.slack_driver import SlackDriver
 
 CHANNEL = "C_OPS"
+CHART_PATH = Path("out/llm-cost-today.png")
 ANSWER_TIMEOUT_S = 60.0
 
 
@@ -73,7 +75,24 @@ def play(stack: Stack, say: Callable[[str], None]) -> list[float]:
     dm = driver.dm("U_CAROL", "Who do I page when the payments queue backs up?")
     acks.append(dm.elapsed_s)
     _wait_for_answer(stack, stack.slack.dm_channel("U_CAROL"), lambda: dm.ts)
+
+    say("#ops  alice: /llm-cost today")
+    acks.append(driver.slash("/llm-cost", "today", "U_ALICE", CHANNEL).elapsed_s)
+    chart = _wait_for_chart(stack)
+    CHART_PATH.parent.mkdir(exist_ok=True)
+    CHART_PATH.write_bytes(chart)
+    say(f"(the chart is saved at {CHART_PATH})")
     return acks
+
+
+def _wait_for_chart(stack: Stack) -> bytes:
+    deadline = time.monotonic() + ANSWER_TIMEOUT_S
+    while time.monotonic() < deadline:
+        charts = [f for f in stack.slack.files() if f.name.startswith("llm-cost")]
+        if charts:
+            return charts[-1].data
+        time.sleep(0.05)
+    raise TimeoutError(f"no /llm-cost chart in {ANSWER_TIMEOUT_S:.0f} s; logs: {stack.log_dir}")
 
 
 __all__ = ["FOOTER_PATTERN", "finished_answers", "is_finished_answer", "play"]

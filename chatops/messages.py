@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 ASK_USAGE = (
     "Ask me anything about your systems: `/ask <question>` — "
     "for example `/ask how do I rotate the staging DB password?`"
@@ -11,6 +13,11 @@ QUESTION_TOO_LONG = (
     "That question is {length:,} characters; I can take {limit:,}. "
     "Shorten it, or attach long logs as a file and ask about them."
 )
+COST_USAGE = (
+    "`/llm-cost [today|7d|30d] [@user|#channel]` — spend, savings by lever and Bedrock vs EC2, "
+    "e.g. `/llm-cost 7d #ops`"
+)
+COST_NOT_ALLOWED = "Only the people listed in COST_REPORT_USERS can see LLM spend."
 BUSY = "I can't take requests right now (my queue is unavailable). Please try again in a minute."
 ROOT_MESSAGE = "<@{user}> asked: {question}"
 FOOTER = "_{model} · {input_tokens:,} in / {output_tokens:,} out tokens · {cost}_"
@@ -23,16 +30,25 @@ UNEXPECTED = "something went wrong on my side"
 
 
 def usd(micro_usd: int) -> str:
-    """`$0.000499` for fractions of a cent, `$0.0123` and `$1.2346` above."""
-    dollars = micro_usd / 1_000_000
-    return f"${dollars:.6f}" if micro_usd < 10_000 else f"${dollars:.4f}"
+    """`$734.38`, `$0.0123`, `$0.000042`: cents from ten cents up, finer below, where a
+    small team's week of Nova calls lives."""
+    dollars = Decimal(abs(micro_usd)) / 1_000_000
+    if micro_usd == 0 or abs(micro_usd) >= 100_000:
+        text = f"{dollars:,.2f}"
+    elif abs(micro_usd) >= 1_000:
+        text = f"{dollars:.4f}"
+    else:
+        text = f"{dollars:.6f}"
+    return f"{'-' if micro_usd < 0 else ''}${text}"
 
 
 __all__ = [
     "ASK_USAGE",
     "BUSY",
+    "COST_NOT_ALLOWED",
     "COST_SELF_HOSTED",
     "COST_UNPRICED",
+    "COST_USAGE",
     "DOWNGRADED",
     "FOOTER",
     "JOB_FAILED",

@@ -14,8 +14,9 @@ INTERACTIVE_QUEUE = "interactive"
 BULK_QUEUE = "bulk"
 QUEUE_NAMES = (INTERACTIVE_QUEUE, BULK_QUEUE)
 
-# The job function, named by import path: the bot never imports worker code.
+# Job functions, named by import path: the bot never imports worker code.
 ANSWER_FUNCTION = "workers.jobs.answer"
+COST_REPORT_FUNCTION = "workers.jobs.cost_report"
 
 # Which prompt template answers each kind of request.
 TASK_BY_KIND: dict[str, str] = {"ask": "ask", "mention": "thread", "dm": "dm"}
@@ -48,12 +49,34 @@ class AnswerJob(BaseModel):
         return "answer-" + re.sub(r"[^A-Za-z0-9_-]", "_", self.request_id)
 
 
+class CostReportJob(BaseModel):
+    """`/llm-cost [today|7d|30d] [@user|#channel]`, as the worker needs it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    request_id: str
+    team_id: str
+    channel: str
+    user: str
+    period: str
+    only_user: str | None = None
+    only_channel: str | None = None
+    received_at: float
+    response_url: str | None = None
+
+    @property
+    def job_id(self) -> str:
+        return "cost-" + re.sub(r"[^A-Za-z0-9_-]", "_", self.request_id)
+
+
 __all__ = [
     "ANSWER_FUNCTION",
     "BULK_QUEUE",
+    "COST_REPORT_FUNCTION",
     "INTERACTIVE_QUEUE",
     "QUEUE_NAMES",
     "TASK_BY_KIND",
     "AnswerJob",
+    "CostReportJob",
     "Kind",
 ]

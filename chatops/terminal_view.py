@@ -52,7 +52,12 @@ class TerminalView:
                 text = message.get("text", "")
                 self._write(self._style(DIM, f"(only visible to you) {text}") + "\n")
             return
-        ts, text = message["ts"], self._readable(message.get("text", ""))
+        ts = message["ts"]
+        text = self._readable(
+            _blocks_text(message["blocks"]) if message.get("blocks") else message.get("text", "")
+        )
+        for file in message.get("files", []):
+            text += f"[file: {file.get('name', file.get('title', ''))}]"
         with self._lock:
             before = self._shown.get(ts)
             if before is None:
@@ -78,6 +83,17 @@ class TerminalView:
     def _write(self, text: str) -> None:
         self._out.write(text)
         self._out.flush()
+
+
+def _blocks_text(blocks: list[dict[str, Any]]) -> str:
+    """Block Kit as plain lines: headers, section text and fields, context elements."""
+    lines: list[str] = []
+    for block in blocks:
+        texts = [block.get("text") or {}, *block.get("fields", []), *block.get("elements", [])]
+        lines += [t["text"] for t in texts if isinstance(t, dict) and t.get("text")]
+        if block.get("type") == "divider":
+            lines.append("─" * 40)
+    return "\n".join(lines)
 
 
 __all__ = ["TerminalView"]

@@ -7,15 +7,10 @@ import datetime
 import sys
 from pathlib import Path
 
-import redis
-
+from chatops.cost_report import load_report
 from chatops.cost_text import report_text, write_csv
-from chatops.settings import Settings, load_settings
-from gateway.ec2_schedule import Ec2Schedule
-from gateway.errors import ConfigError
-from gateway.ledger import Ledger, LedgerRecord
-from gateway.pricing import PriceCatalog
-from gateway.report import PERIODS, CostReport, ReportFilter, build_report, period_bounds
+from chatops.settings import load_settings
+from gateway.report import PERIODS, ReportFilter
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,45 +44,3 @@ def run(args: argparse.Namespace) -> int:
         render_chart(report, args.png)
         print(f"wrote the chart to {args.png}", file=sys.stderr)
     return 0
-
-
-def load_report(
-    settings: Settings, period: str, scope: ReportFilter, *, now: datetime.datetime
-) -> tuple[list[LedgerRecord], CostReport]:
-    """The period's ledger rows (all of them: the EC2 spread needs everyone's) and the report.
-
-    The Slack /llm-cost job can call this too; it raises `ConfigError` naming the setting to
-    fix when the schedule is invalid or the ledger's Redis cannot be read.
-    """
-    try:
-        schedule = Ec2Schedule.parse(settings.ec2_schedule)
-    except ValueError as exc:
-        raise ConfigError(f"EC2_SCHEDULE: {exc}") from exc
-    start, end, title = period_bounds(period, now)
-    catalog = PriceCatalog.load(settings.pricing_file)
-    records = _read_ledger(settings, start, end)
-    report = build_report(
-        records,
-        catalog,
-        period_start=start,
-        period_end=end,
-        tiers=settings.tiers,
-        ec2_instance_type=settings.ec2_instance_type,
-        ec2_schedule=schedule,
-        title=title,
-        filter=scope,
-    )
-    return records, report
-
-
-def _read_ledger(
-    settings: Settings, start: datetime.datetime, end: datetime.datetime
-) -> list[LedgerRecord]:
-    client = redis.Redis.from_url(settings.redis_url)
-    try:
-        ledger = Ledger(client, settings.ledger_retention_days)
-        return ledger.records(start.timestamp(), end.timestamp())
-    except redis.RedisError as exc:
-        raise ConfigError(f"REDIS_URL: cannot read the cost ledger ({exc})") from exc
-    finally:
-        client.close()

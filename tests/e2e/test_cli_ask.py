@@ -5,17 +5,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "EC2_", "TIER_"))}
 
 
-def _chatops(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _chatops(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "chatops.cli", *args],
         capture_output=True,
         text=True,
         timeout=60,
         env=env or CLEAN_ENV,
+        cwd=cwd,
         check=False,
     )
 

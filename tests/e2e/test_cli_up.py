@@ -4,12 +4,13 @@ script, and the terminal shows what Slack would."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from tests.e2e.test_cli_ask import _chatops
 
 
-def test_up_plays_the_sandbox_conversation_and_exits() -> None:
-    result = _chatops("up")  # stdout is a pipe, so --once is the default
+def test_up_plays_the_sandbox_conversation_and_exits(tmp_path: Path) -> None:
+    result = _chatops("up", cwd=tmp_path)  # stdout is a pipe, so --once is the default
 
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -27,4 +28,8 @@ def test_up_plays_the_sandbox_conversation_and_exits() -> None:
     ]
     footers = re.findall(r"^_.+ · [\d,]+ in / [\d,]+ out tokens · \$0\.\d{6}_$", out, re.MULTILINE)
     assert len(footers) == 3
-    assert "Script done: 3 requests acknowledged" in result.stderr
+    assert "#ops  alice: /llm-cost today" in out
+    assert "#ops  ChatOps Bot: LLM cost — today" in out
+    assert "#ops (thread)  ChatOps Bot: [file: llm-cost-today.png]" in out
+    assert (tmp_path / "out" / "llm-cost-today.png").read_bytes().startswith(b"\x89PNG")
+    assert "Script done: 4 requests acknowledged" in result.stderr

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from slack_bolt import App
 
-from bot.listeners.commands import ask
+from bot.listeners.commands import ask, llm_cost
 
 if TYPE_CHECKING:
     from bot.app import BotDeps
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 def register(app: App, deps: BotDeps) -> None:
     ask.register(app, deps)
+    llm_cost.register(app, deps)
 
 
 __all__ = ["register"]

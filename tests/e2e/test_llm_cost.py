@@ -1,0 +1,70 @@
+"""`/llm-cost` end to end: after real requests, the report in Slack adds up to the ledger, and
+its chart is uploaded into the report's thread."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from chatops.messages import usd
+from chatops.stack import SIGNING_SECRET, Stack
+from gateway.ledger import Ledger
+from sandbox.slack_driver import SlackDriver
+from tests.e2e.conftest import bot_message, finished_replies, running_stack, wait_for
+
+CHANNEL = "C_OPS"
+# Bedrock only: with no EC2 route the report has no instance hours to add.
+BEDROCK_TIERS = {
+    "TIER_SMALL": "bedrock:amazon.nova-micro-v1:0",
+    "TIER_MEDIUM": "bedrock:global.anthropic.claude-haiku-4-5-20251001-v1:0",
+    "TIER_LARGE": "bedrock:global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+}
+
+
+@pytest.fixture(scope="module")
+def cost_stack(redis_server: str) -> Iterator[Stack]:
+    yield from running_stack(redis_server, 6, BEDROCK_TIERS)
+
+
+def test_llm_cost_report_matches_the_ledger_and_uploads_the_chart(cost_stack: Stack) -> None:
+    stack = cost_stack
+    driver = SlackDriver(stack.bot_url, SIGNING_SECRET, stack.slack)
+    for question in ("How do I roll back a deploy?", "Where is the VPN config?"):
+        driver.slash("/ask", question, "U_ALICE", CHANNEL)
+        root = wait_for(
+            lambda q=question: bot_message(stack, CHANNEL, f"<@U_ALICE> asked: {q}"), "root"
+        )
+        wait_for(lambda r=root: finished_replies(stack, CHANNEL, r["ts"]), "an answer")
+
+    response = driver.slash("/llm-cost", "today", "U_BOB", CHANNEL)
+    assert response.status == 200
+
+    def report_message() -> dict[str, object] | None:
+        return next(
+            (m for m in stack.slack.messages(CHANNEL) if m.get("bot_id") and m.get("blocks")), None
+        )
+
+    report = wait_for(report_message, "the report")
+    png = wait_for(lambda: [f for f in stack.slack.files() if f.thread_ts == report["ts"]], "chart")
+
+    rows = Ledger(redis.Redis.from_url(stack.redis_url)).records(0, time.time())
+    assert len(rows) == 2
+    total = sum(r.cost_micro_usd or 0 for r in rows)
+    baseline = sum(r.baseline_micro_usd or 0 for r in rows)
+    text = str(report["text"])
+    assert f"Spend: {usd(total)}" in text
+    assert f"Naive baseline: {usd(baseline)}" in text
+    assert "Requests: 2" in text
+    assert png[0].name == "llm-cost-today.png"
+    assert png[0].data.startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(png[0].data) > 10_000
+
+
+def test_llm_cost_with_bad_arguments_gets_a_usage_hint(cost_stack: Stack) -> None:
+    driver = SlackDriver(cost_stack.bot_url, SIGNING_SECRET, cost_stack.slack)
+    response = driver.slash("/llm-cost", "last-year", "U_BOB", CHANNEL)
+    assert response.status == 200
+    assert response.body.startswith("`/llm-cost [today|7d|30d] [@user|#channel]`")
