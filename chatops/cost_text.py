@@ -15,15 +15,17 @@ from decimal import Decimal
 from pathlib import Path
 
 from chatops.messages import usd
-from gateway.ledger import LedgerRecord
-from gateway.report import (
+from gateway.break_even import (
     ALWAYS_ON,
     ON_SCHEDULE,
     SINGLE_STREAM_DECODE_TOKENS_PER_S,
     WHEN_ACTIVE,
     BreakEven,
-    CostReport,
     InstanceOption,
+)
+from gateway.ledger import LedgerRecord
+from gateway.report import (
+    CostReport,
     SpendRow,
 )
 

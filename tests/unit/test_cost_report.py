@@ -9,14 +9,16 @@ from typing import Any
 
 import pytest
 
-from gateway.ec2_schedule import Ec2Schedule
-from gateway.ledger import LedgerRecord
-from gateway.pricing import PriceCatalog
-from gateway.report import (
+from gateway.break_even import (
     ALWAYS_ON,
     HOURS_PER_MONTH,
     ON_SCHEDULE,
     WHEN_ACTIVE,
+)
+from gateway.ec2_schedule import Ec2Schedule
+from gateway.ledger import LedgerRecord
+from gateway.pricing import PriceCatalog
+from gateway.report import (
     CostReport,
     ReportFilter,
     build_report,
