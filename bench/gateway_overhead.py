@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bench.stats import summary_ms
+from chatops.percentiles import summary_ms
 from chatops.settings import Settings
 from chatops.stack import EC2_MODEL
 from chatops.wiring import build_gateway

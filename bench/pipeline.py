@@ -15,8 +15,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bench.stats import summary_ms
 from chatops.demo import is_finished_answer
+from chatops.percentiles import summary_ms
 from chatops.stack import SIGNING_SECRET, Stack, local_stack
 from sandbox.llm import Pace
 from sandbox.slack_driver import SlackDriver

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 from typing import Annotated
 
@@ -34,6 +35,15 @@ def parse_routes(spec: str) -> tuple[Route, ...]:
             )
         routes.append(Route(backend, model))
     return tuple(routes)
+
+
+def parse_levers_spec(spec: str) -> str:
+    """For argparse: the spec itself if it names real levers (`--levers`)."""
+    try:
+        parse_levers(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    return spec
 
 
 class Settings(BaseSettings):
@@ -183,4 +193,11 @@ def load_settings(**overrides: object) -> Settings:
         raise ConfigError(f"{name}: {message}") from exc
 
 
-__all__ = ["BACKEND_NAMES", "TIER_NAMES", "Settings", "load_settings", "parse_routes"]
+__all__ = [
+    "BACKEND_NAMES",
+    "TIER_NAMES",
+    "Settings",
+    "load_settings",
+    "parse_levers_spec",
+    "parse_routes",
+]

@@ -26,9 +26,8 @@ from decimal import Decimal
 from gateway.break_even import BreakEven, break_even, clock_hour
 from gateway.ec2_schedule import Ec2Schedule
 from gateway.ledger import DIMENSIONS, LedgerRecord
-from gateway.levers import LEVER_NAMES
 from gateway.pricing import Ec2PeriodCost, PriceCatalog, spread_micro_usd
-from gateway.savings import SavingsBreakdown, savings_by_lever
+from gateway.savings import SavingsBreakdown, real_levers, savings_by_lever
 from gateway.types import Route
 
 EC2_BACKEND = "ec2"
@@ -203,7 +202,7 @@ def build_report(
         tokens=sum(_tokens(rec) for rec in rows),
         cache_hits=len(rows) - len(calls),
         spend_micro_usd=sum(rec.cost_micro_usd or 0 for rec in rows) + idle_micro_usd,
-        savings=_real_levers(savings_by_lever(rows, catalog)),
+        savings=real_levers(savings_by_lever(rows, catalog)),
         breakdowns=_breakdowns(rows, idle_micro_usd),
         unpriced=_unpriced(rows),
         daily=_daily(
@@ -217,15 +216,6 @@ def build_report(
             calls, catalog, tiers, ec2_instance_type, ec2_schedule, (period_start, period_end)
         ),
     )
-
-
-def _real_levers(savings: SavingsBreakdown) -> SavingsBreakdown:
-    """Only levers that exist (`gateway.levers`) or saved something: a lever not built yet is
-    not shown as saving $0."""
-    shown = {
-        name: amount for name, amount in savings.by_lever.items() if name in LEVER_NAMES or amount
-    }
-    return dataclasses.replace(savings, by_lever=shown)
 
 
 def _tokens(rec: LedgerRecord) -> int:

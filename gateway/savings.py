@@ -19,11 +19,13 @@ never as free: it adds to neither the baseline nor the actual total.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from gateway.ledger import LedgerRecord
+from gateway.levers import LEVER_NAMES
 from gateway.pricing import PriceCatalog
 
 CostAfter = Callable[[LedgerRecord, PriceCatalog], int | None]
@@ -137,4 +139,20 @@ def savings_by_lever(
     )
 
 
-__all__ = ["LEVERS", "Lever", "SavingsBreakdown", "record_savings", "savings_by_lever"]
+def real_levers(savings: SavingsBreakdown) -> SavingsBreakdown:
+    """Only levers that exist (`gateway.levers`) or saved something: a lever not built yet is
+    not shown as saving $0."""
+    shown = {
+        name: amount for name, amount in savings.by_lever.items() if name in LEVER_NAMES or amount
+    }
+    return dataclasses.replace(savings, by_lever=shown)
+
+
+__all__ = [
+    "LEVERS",
+    "Lever",
+    "SavingsBreakdown",
+    "real_levers",
+    "record_savings",
+    "savings_by_lever",
+]

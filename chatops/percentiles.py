@@ -1,4 +1,4 @@
-"""Percentiles and timing helpers shared by the benchmarks."""
+"""Percentiles of measured durations, for the replay report and the benchmarks."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ def percentile(values: Sequence[float], p: float) -> float:
 def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
     """p50 / p99 / mean of durations given in seconds, in milliseconds, 2 decimals."""
     millis = [s * 1000 for s in seconds]
+    if not millis:
+        return {"n": 0}
     return {
         "n": len(millis),
         "p50_ms": round(percentile(millis, 50), 2),
