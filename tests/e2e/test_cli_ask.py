@@ -11,13 +11,13 @@ CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "E
 
 
 def _chatops(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "chatops.cli", *args],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         env=env or CLEAN_ENV,
         cwd=cwd,
         check=False,
