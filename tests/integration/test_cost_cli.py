@@ -16,10 +16,8 @@ import redis
 from chatops.cost_text import usd
 from gateway.ledger import Ledger, LedgerRecord
 from gateway.pricing import PriceCatalog
-from gateway.types import Usage
+from tests.ledger_rows import ledger_row
 
-SONNET = "global.anthropic.claude-sonnet-4-5-20250929-v1:0"
-HAIKU = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
 NOVA = "amazon.nova-micro-v1:0"
 EC2_MODEL = "llama-3.1-8b-instruct"
 UNKNOWN = "us.unknown-model-v9:0"
@@ -29,33 +27,8 @@ OWN_PREFIXES = ("AWS_", "EC2_", "TIER_", "PRICING_", "LEDGER_", "REDIS_", "CACHE
 
 
 def row(catalog: PriceCatalog, n: int, ago_s: float, **overrides: Any) -> LedgerRecord:
-    values: dict[str, Any] = {
-        "request_id": f"req-{n}",
-        "at": time.time() - ago_s,
-        "source": "slash",
-        "user": "U1",
-        "channel": "C1",
-        "workspace": "T1",
-        "task": "ask",
-        "backend": "bedrock",
-        "model": HAIKU,
-        "tier": "medium",
-        "tier_reason": "router",
-        "input_tokens": 2_000,
-        "output_tokens": 400,
-        "cache_read_tokens": 0,
-        "cache_write_tokens": 0,
-        "baseline_model": SONNET,
-        "ttft_ms": 350,
-        "total_ms": 2_000,
-    }
-    values.update(overrides)
-    usage = Usage(values["input_tokens"], values["output_tokens"], model=values["model"])
-    if values["backend"] == "ec2":
-        values.setdefault("cost_micro_usd", None)
-    values.setdefault("cost_micro_usd", catalog.cost_micro_usd(usage))
-    values.setdefault("baseline_micro_usd", catalog.naive_baseline_micro_usd(SONNET, usage))
-    return LedgerRecord(**values)
+    values = {"request_id": f"req-{n}", "input_tokens": 2_000, "output_tokens": 400}
+    return ledger_row(catalog, time.time() - ago_s, **{**values, "ttft_ms": 350, **overrides})
 
 
 def chatops_cost(redis_url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -24,10 +24,9 @@ from gateway.report import (
     build_report,
     period_bounds,
 )
-from gateway.types import Route, Usage
+from gateway.types import Route
+from tests.ledger_rows import HAIKU, SONNET, ledger_row
 
-SONNET = "global.anthropic.claude-sonnet-4-5-20250929-v1:0"
-HAIKU = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
 NOVA = "amazon.nova-micro-v1:0"
 EC2_MODEL = "llama-3.1-8b-instruct"
 UNKNOWN = "us.unknown-model-v9:0"
@@ -54,44 +53,7 @@ def at(hours: float) -> float:
 
 def make(catalog: PriceCatalog, n: int = 0, **overrides: Any) -> LedgerRecord:
     """A row priced as the ledger writer prices it: Bedrock per token, ec2 left unpriced."""
-    values: dict[str, Any] = {
-        "request_id": f"req-{n}",
-        "at": at(10),
-        "source": "slash",
-        "user": "U1",
-        "channel": "C1",
-        "workspace": "T1",
-        "task": "ask",
-        "backend": "bedrock",
-        "model": HAIKU,
-        "tier": "medium",
-        "tier_reason": "router",
-        "input_tokens": 1_000,
-        "output_tokens": 200,
-        "cache_read_tokens": 0,
-        "cache_write_tokens": 0,
-        "baseline_model": SONNET,
-        "ttft_ms": 300,
-        "total_ms": 1_500,
-    }
-    values.update(overrides)
-    usage = Usage(
-        values["input_tokens"],
-        values["output_tokens"],
-        values["cache_read_tokens"],
-        values["cache_write_tokens"],
-        model=values["model"],
-    )
-    if values.get("cache_hit"):
-        values.setdefault("cost_micro_usd", 0)
-    elif values["backend"] == "ec2":
-        values.setdefault("cost_micro_usd", None)
-    values.setdefault("cost_micro_usd", catalog.cost_micro_usd(usage))
-    values.setdefault(
-        "baseline_micro_usd",
-        catalog.naive_baseline_micro_usd(SONNET, usage, values.get("compaction_removed_tokens", 0)),
-    )
-    return LedgerRecord(**values)
+    return ledger_row(catalog, overrides.pop("at", at(10)), request_id=f"req-{n}", **overrides)
 
 
 def report(

@@ -14,10 +14,8 @@ from gateway import keys
 from gateway.ledger import AggregateRow, Ledger, LedgerRecord
 from gateway.pricing import PriceCatalog
 from gateway.savings import LEVERS, Lever, record_savings, savings_by_lever
-from gateway.types import Usage
+from tests.ledger_rows import HAIKU, SONNET, ledger_row
 
-SONNET = "global.anthropic.claude-sonnet-4-5-20250929-v1:0"
-HAIKU = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
 NOVA = "amazon.nova-micro-v1:0"
 EC2_MODEL = "llama-3.1-8b-instruct"
 # 2026-11-27 10:00:00 UTC
@@ -40,40 +38,8 @@ def client() -> Iterator[fakeredis.FakeRedis]:
 
 def make_record(catalog: PriceCatalog, **overrides: Any) -> LedgerRecord:
     """A priced Bedrock row; cost and baseline computed from its tokens unless overridden."""
-    values: dict[str, Any] = {
-        "request_id": "req-1",
-        "at": T0,
-        "source": "slash",
-        "user": "U1",
-        "channel": "C1",
-        "workspace": "T1",
-        "task": "ask",
-        "backend": "bedrock",
-        "model": HAIKU,
-        "tier": "medium",
-        "tier_reason": "router",
-        "input_tokens": 1_200,
-        "output_tokens": 300,
-        "cache_read_tokens": 0,
-        "cache_write_tokens": 0,
-        "baseline_model": SONNET,
-        "ttft_ms": 420,
-        "total_ms": 2_100,
-    }
-    values.update(overrides)
-    usage = Usage(
-        values["input_tokens"],
-        values["output_tokens"],
-        values["cache_read_tokens"],
-        values["cache_write_tokens"],
-        model=values["model"],
-    )
-    values.setdefault("cost_micro_usd", catalog.cost_micro_usd(usage))
-    removed = values.get("compaction_removed_tokens", 0)
-    values.setdefault(
-        "baseline_micro_usd", catalog.naive_baseline_micro_usd(SONNET, usage, removed)
-    )
-    return LedgerRecord(**values)
+    values = {"input_tokens": 1_200, "output_tokens": 300, "ttft_ms": 420, "total_ms": 2_100}
+    return ledger_row(catalog, overrides.pop("at", T0), **{**values, **overrides})
 
 
 def test_row_round_trips_through_json(catalog: PriceCatalog) -> None:
