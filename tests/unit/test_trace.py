@@ -1,0 +1,140 @@
+"""The committed workload traces: they load, they say what the replay needs, the Jira issues
+they name exist in the real emulator, and the generator reproduces them byte for byte."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chatops.trace import KINDS, Trace, dm_channel_for, load_trace
+from sandbox.jira import JiraEmulator
+from sandbox.slack_store import SlackStore
+
+ROOT = Path(__file__).resolve().parents[2]
+TRACES = ROOT / "bench" / "traces"
+NAMES = ("team-week", "smoke")
+GENERATED = [f"{name}{suffix}" for name in NAMES for suffix in (".jsonl", ".jira.json")]
+
+HEADER = {
+    "trace": "tiny",
+    "version": 1,
+    "description": "",
+    "users": {"U_ALICE": "alice"},
+    "channels": {"C_OPS": "ops"},
+    "jira_fixture": "tiny.jira.json",
+}
+ASK = {"t": 1, "kind": "ask", "user": "U_ALICE", "channel": "C_OPS", "text": "hi"}
+
+
+@pytest.fixture(scope="module", params=NAMES)
+def trace(request: pytest.FixtureRequest) -> Trace:
+    return load_trace(TRACES / f"{request.param}.jsonl")
+
+
+def test_every_kind_appears_in_both_traces(trace: Trace) -> None:
+    assert all(trace.counts()[kind] > 0 for kind in KINDS)
+    assert sum(trace.counts().values()) == len(trace.events)
+
+
+def test_team_week_is_a_week_of_a_team() -> None:
+    week = load_trace(TRACES / "team-week.jsonl")
+    assert len(week.events) >= 1000
+    assert len(week.header.users) >= 10
+    assert week.events[-1].t > 6 * 86_400
+    weekend = [e for e in week.events if e.t >= 5 * 86_400]
+    assert 0 < len(weekend) < len(week.events) / 20
+
+
+def test_smoke_uses_only_what_the_slack_emulator_is_seeded_with() -> None:
+    smoke = load_trace(TRACES / "smoke.jsonl")
+    assert set(smoke.header.users) == {"U_ALICE", "U_BOB", "U_CAROL"}
+    assert set(smoke.header.channels) == {"C_GENERAL", "C_OPS"}
+    assert smoke.events[-1].t <= 180
+
+
+def test_jira_keys_exist_in_the_fixture_the_real_emulator_loads(trace: Trace) -> None:
+    with JiraEmulator(fixtures=trace.jira_fixture) as jira:
+        for event in trace.events:
+            if event.kind == "summarize":
+                assert jira.issue(str(event.jira_key)).key == event.jira_key
+            if event.kind == "digest":
+                assert event.jira_key in jira.store.projects
+        for update in trace.jira_updates():
+            assert jira.issue(update.key).key == update.key
+
+
+def test_summarized_issues_change_during_the_trace(trace: Trace) -> None:
+    summarized = {e.jira_key for e in trace.events if e.kind == "summarize"}
+    assert {u.key for u in trace.jira_updates()} & summarized
+
+
+def test_thread_labels_are_used_consistently(trace: Trace) -> None:
+    starts: dict[str, tuple[float, str]] = {}
+    for event in trace.events:
+        if event.thread is None:
+            continue
+        if event.thread not in starts:
+            assert event.kind in ("ask", "mention")
+            starts[event.thread] = (event.t, event.channel)
+            continue
+        started_at, channel = starts[event.thread]
+        assert event.kind == "mention"
+        assert event.channel == channel
+        assert event.t > started_at
+    replies = [e.thread for e in trace.events if e.thread]
+    assert len(replies) > len(starts) > 0
+
+
+def test_dm_channels_are_named_as_the_slack_emulator_opens_them() -> None:
+    store = SlackStore(stream_lifetime_s=1.0, team_id="T_DEMO")
+    assert store.dm_channel("U_DAVE") == dm_channel_for("U_DAVE") == "D_DAVE"
+
+
+def _write(tmp_path: Path, *lines: object) -> Path:
+    path = tmp_path / "tiny.jsonl"
+    path.write_text(
+        "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n"
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("bad", "expected"),
+    [
+        ({**ASK, "text": None}, r"line 3: field 'text' is required for kind 'ask'"),
+        ({**ASK, "period": "7d"}, r"line 3: field 'period' is not allowed for kind 'ask'"),
+        ({**ASK, "kind": "page"}, r"line 3: field 'kind': Input should be"),
+        ({**ASK, "t": 0.5}, r"line 3: field 't': 0.5 is earlier"),
+        ({**ASK, "user": "U_MALLORY"}, r"line 3: field 'user': U_MALLORY is not in"),
+        ({**ASK, "kind": "dm"}, r"line 3: field 'channel' of a dm must be D_ALICE"),
+        ({**ASK, "kind": "summarize", "text": None, "jira_key": "DEMO"}, r"line 3: field 'jira_k"),
+        ({**ASK, "thread": "th-0001"}, r"line 3: field 'thread': th-0001 has already started"),
+        ("{not json", r"line 3: not valid JSON"),
+    ],
+)
+def test_a_bad_line_is_named_with_its_field(
+    tmp_path: Path, bad: dict[str, object] | str, expected: str
+) -> None:
+    first = {**ASK, "thread": "th-0001"}
+    bad = {k: v for k, v in bad.items() if v is not None} if isinstance(bad, dict) else bad
+    with pytest.raises(ValueError, match=expected):
+        load_trace(_write(tmp_path, HEADER, first, bad))
+
+
+def test_a_bad_header_is_line_1(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"tiny.jsonl line 1: field 'version'"):
+        load_trace(_write(tmp_path, {**HEADER, "version": 2}, ASK))
+
+
+def test_the_generator_reproduces_the_committed_files(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "make_traces.py"), "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
+    for name in GENERATED:
+        assert (tmp_path / name).read_bytes() == (TRACES / name).read_bytes(), name
