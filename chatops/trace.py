@@ -128,6 +128,8 @@ class JiraUpdate(BaseModel):
 
 @dataclass(frozen=True)
 class Trace:
+    """A checked trace; its Jira fixture is the file the header names, beside it."""
+
     path: Path
     header: TraceHeader
     events: tuple[TraceEvent, ...]
