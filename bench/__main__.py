@@ -9,10 +9,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import gateway_overhead, pipeline
+from bench import gateway_overhead, lever_chart, pipeline
 from bench.readme import update_readme
+from chatops.replay import replay
+from chatops.trace import load_trace
 
-RESULTS = Path(__file__).parent / "results"
+HERE = Path(__file__).parent
+RESULTS = HERE / "results"
+TEAM_WEEK = HERE / "traces" / "team-week.jsonl"
+LEVER_CHART = HERE / "cost-by-lever.png"
 
 
 def main() -> None:
@@ -21,10 +26,12 @@ def main() -> None:
         "machine": f"{platform.machine()}, Python {platform.python_version()}",
         "gateway_overhead": gateway_overhead.run(),
         "pipeline": pipeline.run(),
+        "replay": replay(load_trace(TEAM_WEEK)),
     }
     results["seconds"] = round(time.time() - started, 1)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    lever_chart.render(results["replay"], LEVER_CHART)
     update_readme(results)
     print(json.dumps(results, indent=2))
 

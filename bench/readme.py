@@ -38,6 +38,32 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def cost_table(replay: dict[str, Any]) -> str:
+    levers = ", ".join(
+        f"{name.replace('_', ' ')} ${amount:.4f}"
+        for name, amount in replay["savings_by_lever"].items()
+    )
+    skipped = ", ".join(f"{n} {kind}" for kind, n in replay["skipped"].items()) or "none"
+    latency = replay["latency_ms"]
+    return "\n".join(
+        [
+            "| team-week trace (`chatops replay bench/traces/team-week.jsonl`) | |",
+            "|---|---|",
+            f"| events | {replay['events']:,} ({replay['model_calls']:,} model calls; skipped, "
+            f"not handled by the bot yet: {skipped}) |",
+            f"| naive way, replayed with `LEVERS=none` | ${replay['baseline_cost_usd']:.4f} |",
+            f"| with the levers | ${replay['cost_usd']:.4f} ({replay['savings_pct']}% cheaper) |",
+            f"| saved by lever (from the ledger) | {levers} |",
+            f"| response-cache hit rate | {replay['cache_hit_rate']:.1%} |",
+            f"| ack p50 / p99 | {latency['ack']['p50_ms']:.1f} / "
+            f"{latency['ack']['p99_ms']:.1f} ms |",
+            "| first visible text − time to first token, p50 / p99 (4 requests in flight) | "
+            f"{latency['first_visible_minus_ttft']['p50_ms']:.0f} / "
+            f"{latency['first_visible_minus_ttft']['p99_ms']:.0f} ms |",
+        ]
+    )
+
+
 def _row(label: str, stats: dict[str, float]) -> str:
     return f"| {label} | {stats['p50_ms']:.1f} ms | {stats['p99_ms']:.1f} ms |"
 
@@ -49,7 +75,11 @@ def update_readme(results: dict[str, Any]) -> None:
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
     measured = f"Measured by `make bench` ({results['machine']}, {results['seconds']} s):\n\n"
-    README.write_text(f"{head}{BEGIN}\n{measured}{table(results)}\n{END}{tail}")
+    body = (
+        f"{measured}{table(results)}\n\n{cost_table(results['replay'])}\n\n"
+        "![Cost of the team-week trace by lever](bench/cost-by-lever.png)\n"
+    )
+    README.write_text(f"{head}{BEGIN}\n{body}{END}{tail}")
 
 
 __all__ = ["table", "update_readme"]

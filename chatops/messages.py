@@ -20,13 +20,23 @@ COST_USAGE = (
 COST_NOT_ALLOWED = "Only the people listed in COST_REPORT_USERS can see LLM spend."
 BUSY = "I can't take requests right now (my queue is unavailable). Please try again in a minute."
 ROOT_MESSAGE = "<@{user}> asked: {question}"
+# The root message quotes at most this much of a question: a pasted log would pass Slack's
+# ~4,000-character limit for plain text, and the answer's context has the whole of it anyway.
+ROOT_QUOTE_CHARS = 500
 FOOTER = "_{model} · {input_tokens:,} in / {output_tokens:,} out tokens · {cost}_"
 COST_SELF_HOSTED = "EC2 instance hours"
 COST_UNPRICED = "unpriced"
 DOWNGRADED = "downgraded to the {tier} tier to stay within {budget}"
 REFUSED = ":no_entry: {reason}"
+NOTICE = ":information_source: {text}"
 JOB_FAILED = ":warning: Sorry, I couldn't finish this answer: {reason} (error id `{error_id}`)"
 UNEXPECTED = "something went wrong on my side"
+
+
+def root_message(user: str, question: str) -> str:
+    """`<@U…> asked: …`, the /ask thread's root, with a long question cut short."""
+    quoted = question if len(question) <= ROOT_QUOTE_CHARS else question[:ROOT_QUOTE_CHARS] + "…"
+    return ROOT_MESSAGE.format(user=user, question=quoted)
 
 
 def usd(micro_usd: int) -> str:
@@ -53,9 +63,12 @@ __all__ = [
     "FOOTER",
     "JOB_FAILED",
     "MENTION_USAGE",
+    "NOTICE",
     "QUESTION_TOO_LONG",
     "REFUSED",
     "ROOT_MESSAGE",
+    "ROOT_QUOTE_CHARS",
     "UNEXPECTED",
+    "root_message",
     "usd",
 ]

@@ -10,9 +10,10 @@ ledger the run wrote; the naive baseline from a second run with every lever off
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any
 import redis
 
 from chatops.demo import is_finished_answer
+from chatops.messages import root_message
 from chatops.percentiles import summary_ms
 from chatops.stack import SIGNING_SECRET, Stack, local_stack
 from chatops.trace import Trace, TraceEvent
@@ -28,13 +30,17 @@ from gateway.ledger import Ledger, LedgerRecord
 from gateway.pricing import PriceCatalog
 from gateway.savings import real_levers, savings_by_lever
 from sandbox.llm import Pace
+from sandbox.slack import SlackEmulator
 from sandbox.slack_driver import DriverResponse, SlackDriver
 
-TTFT_MS = 50.0
-TOKENS_PER_S = 2000.0
-IN_FLIGHT = 16
+log = logging.getLogger(__name__)
+
+TTFT_MS = 20.0
+TOKENS_PER_S = 0.0  # unpaced: the replay measures cost and our overhead, not decoding
+IN_FLIGHT = 4
 ANSWER_TIMEOUT_S = 120.0
-ERROR_PREFIXES = (":warning:", ":no_entry:")
+# How a finished reply that is not an answer starts: a failure, a refusal, a notice.
+ERROR_PREFIXES = (":warning:", ":no_entry:", ":information_source:")
 
 
 @dataclass
@@ -67,7 +73,6 @@ class _Threads:
         self._lock = threading.Lock()
         self._ts: dict[str, tuple[str, str]] = {}
         self._done: dict[str, threading.Event] = {}
-        self._claimed: set[str] = set()
 
     def has_started(self, label: str) -> bool:
         return label in self._ts
@@ -78,18 +83,60 @@ class _Threads:
     def mark(self, label: str, event: threading.Event) -> None:
         self._done[label] = event
 
-    def claim(self, ts: str) -> bool:
-        with self._lock:
-            if ts in self._claimed:
-                return False
-            self._claimed.add(ts)
-            return True
-
     def start(self, label: str, channel: str, ts: str) -> None:
         self._ts[label] = (channel, ts)
 
     def where(self, label: str) -> tuple[str, str]:
         return self._ts[label]
+
+
+class _Watcher:
+    """What the bot posts, as the Slack emulator reports it (an `on_change` hook): the replay
+    waits on these instead of polling the emulator, whose reads would slow the very bot it
+    measures."""
+
+    def __init__(self, slack: SlackEmulator) -> None:
+        self._changed = threading.Condition()
+        self._roots: dict[tuple[str, str], deque[str]] = defaultdict(deque)
+        self._answers: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        self._answered: set[str] = set()
+        self.files = 0
+        slack.on_change.append(self._on_change)
+
+    def _on_change(self, event: str, channel: str, message: dict[str, Any]) -> None:
+        if not message.get("bot_id"):
+            return
+        with self._changed:
+            thread = message.get("thread_ts")
+            if message.get("files"):
+                self.files += 1
+            elif thread is None and event == "message_posted":
+                self._roots[(channel, message["text"])].append(message["ts"])
+            elif thread is not None and message["ts"] not in self._answered and _is_done(message):
+                self._answered.add(message["ts"])
+                self._answers[(channel, thread)].append(message)
+            self._changed.notify_all()
+
+    def root(self, channel: str, text: str) -> str | None:
+        """The next unclaimed top-level bot message with this text (identical /asks in turn)."""
+        with self._changed:
+            found = self._changed.wait_for(lambda: self._roots[(channel, text)], ANSWER_TIMEOUT_S)
+            return self._roots[(channel, text)].popleft() if found else None
+
+    def answers(self, channel: str, thread: str) -> int:
+        with self._changed:
+            return len(self._answers[(channel, thread)])
+
+    def answer(self, channel: str, thread: str, index: int) -> dict[str, Any] | None:
+        """The thread's `index`-th finished reply, once it is there."""
+        with self._changed:
+            replies = self._answers[(channel, thread)]
+            found = self._changed.wait_for(lambda: len(replies) > index, ANSWER_TIMEOUT_S)
+            return replies[index] if found else None
+
+    def file_after(self, seen: int) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: self.files > seen, ANSWER_TIMEOUT_S)
 
 
 class _Runner:
@@ -99,6 +146,7 @@ class _Runner:
         self.speed = speed
         self.driver = SlackDriver(stack.bot_url, SIGNING_SECRET, stack.slack)
         self.threads = _Threads()
+        self.watcher = _Watcher(stack.slack)
         self.handlers: dict[str, Callable[[TraceEvent], _Outcome]] = {
             "ask": self._ask,
             "mention": self._mention,
@@ -141,7 +189,10 @@ class _Runner:
         assert event.text is not None
         sent = time.time()
         response = self.driver.slash("/ask", event.text, event.user, event.channel)
-        root = self._claim_root(event)
+        root = self.watcher.root(event.channel, root_message(event.user, event.text))
+        if root is None:
+            log.warning("no_root ask=%r", event.text[:60])
+            return _Outcome(ack_s=response.elapsed_s, failed=True)
         if event.thread:
             self.threads.start(event.thread, event.channel, root)
         return self._await_answer(response, sent, event.channel, root, already=0)
@@ -150,7 +201,7 @@ class _Runner:
         assert event.text is not None
         if event.thread and self.threads.has_started(event.thread):
             channel, root = self.threads.where(event.thread)
-            already = self._answers(channel, root)
+            already = self.watcher.answers(channel, root)
             sent = time.time()
             response = self.driver.mention(event.user, channel, event.text, root)
             return self._await_answer(response, sent, channel, root, already)
@@ -169,53 +220,27 @@ class _Runner:
         return self._await_answer(response, sent, event.channel, response.ts, already=0)
 
     def _cost(self, event: TraceEvent) -> _Outcome:
-        before = len(self.stack.slack.files())
+        seen = self.watcher.files
         sent = time.time()
         response = self.driver.slash("/llm-cost", event.period or "", event.user, event.channel)
-        deadline = time.monotonic() + ANSWER_TIMEOUT_S
-        while len(self.stack.slack.files()) <= before and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return _Outcome(ack_s=response.elapsed_s, total_s=time.time() - sent)
+        charted = self.watcher.file_after(seen)
+        return _Outcome(ack_s=response.elapsed_s, total_s=time.time() - sent, failed=not charted)
 
     # -- what the person sees -----------------------------------------------------------------
-
-    def _claim_root(self, event: TraceEvent) -> str:
-        """The bot's `asked:` message for this /ask (identical questions claim in order)."""
-        text = f"<@{event.user}> asked: {event.text}"
-        deadline = time.monotonic() + ANSWER_TIMEOUT_S
-        while time.monotonic() < deadline:
-            for message in self.stack.slack.messages(event.channel):
-                if (
-                    message.get("bot_id")
-                    and message["text"] == text
-                    and self.threads.claim(message["ts"])
-                ):
-                    return str(message["ts"])
-            time.sleep(0.01)
-        raise TimeoutError(f"no root message for /ask {event.text!r}")
-
-    def _replies(self, channel: str, root: str) -> list[dict[str, Any]]:
-        return [m for m in self.stack.slack.thread(channel, root)[1:] if m.get("bot_id")]
-
-    def _answers(self, channel: str, root: str) -> int:
-        return sum(1 for m in self._replies(channel, root) if _is_done(m))
 
     def _await_answer(
         self, response: DriverResponse, sent: float, channel: str, root: str, already: int
     ) -> _Outcome:
         outcome = _Outcome(ack_s=response.elapsed_s)
-        deadline = time.monotonic() + ANSWER_TIMEOUT_S
-        while time.monotonic() < deadline:
-            done = [m for m in self._replies(channel, root) if _is_done(m)]
-            if len(done) > already:
-                reply = done[already]
-                outcome.first_visible_s = reply["edits"][0][0] - sent - TTFT_MS / 1000
-                outcome.total_s = reply["edits"][-1][0] - sent
-                outcome.failed = reply["text"].startswith(ERROR_PREFIXES[0])
-                outcome.refused = reply["text"].startswith(ERROR_PREFIXES[1])
-                return outcome
-            time.sleep(0.02)
-        outcome.failed = True
+        reply = self.watcher.answer(channel, root, already)
+        if reply is None:
+            log.warning("no_answer channel=%s thread=%s", channel, root)
+            outcome.failed = True
+            return outcome
+        outcome.first_visible_s = reply["edits"][0][0] - sent - TTFT_MS / 1000
+        outcome.total_s = reply["edits"][-1][0] - sent
+        outcome.failed = reply["text"].startswith(ERROR_PREFIXES[0])
+        outcome.refused = reply["text"].startswith(ERROR_PREFIXES[1:])
         return outcome
 
 

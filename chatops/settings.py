@@ -94,8 +94,8 @@ class Settings(BaseSettings):
     slack_api_url: str | None = None
     # While tokens arrive, the visible reply grows at least this often.
     slack_stream_flush_s: PositiveSeconds = 0.5
-    # A question longer than this is refused with a message (paste long logs as a file).
-    max_question_chars: Annotated[int, Field(gt=0)] = 4000
+    # A question longer than this (~4k tokens; pasted logs included) is refused with a message.
+    max_question_chars: Annotated[int, Field(gt=0)] = 16_000
     # How long a thread's history read from Slack is reused (`conversations.replies` is
     # rate-limited hard for some apps).
     thread_cache_ttl_s: Annotated[int, Field(gt=0)] = 600

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -177,11 +178,30 @@ def stack_env(
 
 
 @contextmanager
+def _stop_children_on_sigterm() -> Iterator[None]:
+    """A SIGTERM (`timeout`, a supervisor) unwinds like Ctrl-C, so the child processes and
+    redis-server are stopped instead of being left behind as orphans."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def exit_cleanly(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, exit_cleanly)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
 def local_stack(
     redis_url: str | None = None, *, workers: int = 1, env: dict[str, str] | None = None
 ) -> Iterator[Stack]:
     """Emulators, Redis (the given URL, or a private redis-server), the bot and workers."""
     with ExitStack() as stack:
+        stack.enter_context(_stop_children_on_sigterm())
         url = redis_url or stack.enter_context(redis_server())
         slack = stack.enter_context(SlackEmulator())
         jira = stack.enter_context(JiraEmulator())

@@ -142,10 +142,13 @@ class EmulatorServer:
         return self
 
     def serve_forever(self) -> None:
+        """Serve in the calling thread (`chatops sandbox …`) until interrupted."""
         self._httpd.serve_forever(POLL_INTERVAL_S)
 
     def stop(self) -> None:
-        self._httpd.shutdown()
+        # shutdown() waits for serve_forever to notice; never started, it would wait forever.
+        if self._thread is not None:
+            self._httpd.shutdown()
         self._httpd.server_close()
 
     def __enter__(self) -> Self:

@@ -90,7 +90,7 @@ class AnswerRun:
     def _answer(self, reply: SlackReply) -> None:
         problem = self._problem()
         if problem:
-            reply.finish(problem)
+            reply.finish(messages.NOTICE.format(text=problem))
             self.state.mark_done()
             return
         history = self._history()
@@ -153,7 +153,7 @@ class AnswerRun:
             key_ts, question = job.thread_ts, Turn("user", job.text, job.message_ts or "")
         else:
             root = self.state.root_ts or ""
-            text = messages.ROOT_MESSAGE.format(user=job.user, question=job.text)
+            text = messages.root_message(job.user, job.text)
             key_ts, question = root, Turn("user", text, root)
         self.memory.remember(job.channel, key_ts, question, Turn("assistant", answer, reply_ts))
 
@@ -167,7 +167,7 @@ class AnswerRun:
         return future.result
 
     def _post_root(self) -> str:
-        text = messages.ROOT_MESSAGE.format(user=self.job.user, question=self.job.text)
+        text = messages.root_message(self.job.user, self.job.text)
         response = self.rt.slack.chat_postMessage(channel=self.job.channel, text=text)
         ts = str(response["ts"])
         self.state.set_root(ts)
