@@ -43,7 +43,7 @@ def render(replay: dict[str, Any], path: Path) -> None:
     bottoms.append(0.0)
     heights.append(replay["cost_usd"])
     colors.append("#1f77b4")
-    signs = ["", *("−" if change < 0 else "+" for _, change in steps), ""]
+    signs = ["", *("−" if change < 0 else "+" if change > 0 else "" for _, change in steps), ""]
     bars = axes.bar(labels, heights, bottom=bottoms, color=colors)
     for bar, height, sign in zip(bars, heights, signs, strict=True):
         axes.annotate(

@@ -254,7 +254,7 @@ def run_once(trace: Trace, levers: str, speed: float, workers: int) -> RunResult
     """One pass of the trace on a fresh stack with `LEVERS=levers`."""
     result = RunResult(levers)
     env = {"LEVERS": levers, "SLACK_STREAM_FLUSH_S": "0.1"}
-    with local_stack(workers=workers, env=env) as stack:
+    with local_stack(workers=workers, env=env, jira_fixture=trace.jira_fixture) as stack:
         for user, name in trace.header.users.items():
             stack.slack.add_user(user, name)
             stack.slack.dm_channel(user)

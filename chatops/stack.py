@@ -197,14 +197,23 @@ def _stop_children_on_sigterm() -> Iterator[None]:
 
 @contextmanager
 def local_stack(
-    redis_url: str | None = None, *, workers: int = 1, env: dict[str, str] | None = None
+    redis_url: str | None = None,
+    *,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    jira_fixture: Path | None = None,
 ) -> Iterator[Stack]:
-    """Emulators, Redis (the given URL, or a private redis-server), the bot and workers."""
+    """Emulators, Redis (the given URL, or a private redis-server), the bot and workers.
+
+    `jira_fixture` seeds the Jira emulator (a trace's issues) instead of its demo projects.
+    """
     with ExitStack() as stack:
         stack.enter_context(_stop_children_on_sigterm())
         url = redis_url or stack.enter_context(redis_server())
         slack = stack.enter_context(SlackEmulator())
-        jira = stack.enter_context(JiraEmulator())
+        jira = stack.enter_context(
+            JiraEmulator(fixtures=jira_fixture) if jira_fixture else JiraEmulator()
+        )
         bedrock = stack.enter_context(BedrockEmulator())
         ec2 = stack.enter_context(OpenAICompatEmulator(models=(EC2_MODEL,)))
         running = Stack(

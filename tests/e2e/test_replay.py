@@ -11,6 +11,7 @@ import pytest
 from gateway.levers import LEVER_NAMES
 from tests.e2e.test_cli_ask import _chatops
 
+FIXTURES = Path(__file__).resolve().parents[2] / "bench" / "traces"
 HEADER = {
     "trace": "tiny",
     "version": 1,
@@ -54,7 +55,7 @@ EVENTS = [
 def test_replay_reports_cost_against_a_replayed_baseline(tmp_path: Path) -> None:
     trace = tmp_path / "tiny.jsonl"
     trace.write_text("\n".join(json.dumps(line) for line in [HEADER, *EVENTS]) + "\n")
-    (tmp_path / "tiny.jira.json").write_text("{}")
+    (tmp_path / "tiny.jira.json").write_text((FIXTURES / "smoke.jira.json").read_text())
 
     result = _chatops("replay", str(trace), "--json", cwd=tmp_path, timeout=240)
 

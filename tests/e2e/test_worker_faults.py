@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from chatops.messages import root_message
 from chatops.stack import SIGNING_SECRET, Stack
 from sandbox.llm import Pace
 from sandbox.slack_driver import SlackDriver
@@ -40,7 +41,7 @@ def test_worker_killed_mid_stream_still_gives_exactly_one_complete_answer(
     [worker] = stack.workers
 
     driver.slash("/ask", question, "U_ALICE", CHANNEL)
-    root = wait_for(lambda: bot_message(stack, CHANNEL, f"<@U_ALICE> asked: {question}"), "root")
+    root = wait_for(lambda: bot_message(stack, CHANNEL, root_message("U_ALICE", question)), "root")
 
     def streaming_started() -> bool:
         replies = stack.slack.thread(CHANNEL, root["ts"])[1:]
@@ -66,5 +67,5 @@ def test_worker_killed_mid_stream_still_gives_exactly_one_complete_answer(
     assert len(answer) > len(partial)
     assert [
         m for m in stack.slack.messages(CHANNEL) if m["text"].startswith("<@U_ALICE> asked")
-    ] == [bot_message(stack, CHANNEL, f"<@U_ALICE> asked: {question}")]
+    ] == [bot_message(stack, CHANNEL, root_message("U_ALICE", question))]
     print(f"recovered {time.monotonic() - killed_at:.1f} s after the kill")
