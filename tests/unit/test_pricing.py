@@ -238,3 +238,15 @@ def test_spread_always_sums_to_the_total(seed: int) -> None:
     parts = spread_micro_usd(total, weights)
     assert sum(parts.values()) == (total if sum(weights.values()) else 0)
     assert all(part >= 0 for part in parts.values())
+
+
+def test_every_bedrock_model_of_the_default_tiers_is_priced(catalog: PriceCatalog) -> None:
+    from chatops.settings import load_settings
+
+    settings = load_settings(_env_file=None)
+    models = {
+        r.model for routes in settings.tiers.values() for r in routes if r.backend == "bedrock"
+    }
+    assert models
+    assert {m for m in models if catalog.price(m) is None} == set()
+    assert catalog.instance_hourly_micro_usd(settings.ec2_instance_type) is not None
