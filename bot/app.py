@@ -24,6 +24,7 @@ class BotDeps:
     """What listeners need besides Bolt's own arguments."""
 
     settings: Settings
+    redis: redis.Redis
     jobs: JobQueue
     dedupe: Deduper
     clock: Callable[[], float] = field(default=time.time)
@@ -34,7 +35,7 @@ def build_deps(settings: Settings) -> BotDeps:
     connection = redis.Redis.from_url(
         settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0, health_check_interval=30
     )
-    return BotDeps(settings, JobQueue(connection, settings), Deduper(connection))
+    return BotDeps(settings, connection, JobQueue(connection, settings), Deduper(connection))
 
 
 def build_app(deps: BotDeps) -> App:

@@ -13,10 +13,10 @@ DEDUPE_TTL_S = 24 * 3600
 
 class Deduper:
     def __init__(self, client: redis.Redis) -> None:
-        self.client = client
+        self._client = client
 
     def first_time(self, *identities: tuple[str, str]) -> bool:
-        pipe = self.client.pipeline(transaction=False)
+        pipe = self._client.pipeline(transaction=False)
         for kind, identity in identities:
             pipe.set(keys.dedupe(kind, identity), 1, nx=True, ex=DEDUPE_TTL_S)
         return all(pipe.execute())

@@ -28,7 +28,7 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 def build_wsgi(settings: Settings) -> WSGIApp:
     deps = build_deps(settings)
-    connection = deps.dedupe.client
+    connection = deps.redis
     bolt = SlackRequestHandler(build_app(deps))
     registry = metrics_registry(connection)
 
