@@ -68,3 +68,17 @@ def test_llm_cost_with_bad_arguments_gets_a_usage_hint(cost_stack: Stack) -> Non
     response = driver.slash("/llm-cost", "last-year", "U_BOB", CHANNEL)
     assert response.status == 200
     assert response.body.startswith("`/llm-cost [today|7d|30d] [@user|#channel]`")
+
+
+@pytest.fixture(scope="module")
+def restricted_stack(redis_server: str) -> Iterator[Stack]:
+    yield from running_stack(redis_server, 7, {"COST_REPORT_USERS": "U_ALICE"})
+
+
+def test_only_listed_people_see_spend(restricted_stack: Stack) -> None:
+    driver = SlackDriver(restricted_stack.bot_url, SIGNING_SECRET, restricted_stack.slack)
+    refused = driver.slash("/llm-cost", "7d", "U_BOB", CHANNEL)
+    assert refused.body == "Only the people listed in COST_REPORT_USERS can see LLM spend."
+    allowed = driver.slash("/llm-cost", "7d", "U_ALICE", CHANNEL)
+    assert allowed.body == ""
+    wait_for(lambda: restricted_stack.slack.files(), "the chart")
