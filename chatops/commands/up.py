@@ -5,11 +5,15 @@ scripted conversation shown as a Slack user would see it."""
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import time
 
-from chatops.settings import load_settings
+import redis
+
+from chatops.settings import Settings, load_settings
+from gateway.errors import ConfigError
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     once = args.once if args.once is not None else not sys.stdout.isatty()
     if settings.slack_bot_token is not None:
         return _run_configured(args.workers)
-    return _run_sandbox(args.workers, once)
+    return _run_sandbox(settings, args.workers, once)
 
 
 def _run_configured(workers: int) -> int:
@@ -46,14 +50,28 @@ def _run_configured(workers: int) -> int:
             process.terminate()
 
 
-def _run_sandbox(workers: int, once: bool) -> int:
+def _sandbox_redis(settings: Settings) -> str | None:
+    """None: start a private redis-server (nothing of yours is touched). Without the binary
+    (the slim container image), the configured REDIS_URL, if it answers."""
+    if shutil.which("redis-server"):
+        return None
+    try:
+        redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        raise ConfigError(
+            f"REDIS_URL: {settings.redis_url} does not answer and redis-server is not on PATH"
+        ) from exc
+    return settings.redis_url
+
+
+def _run_sandbox(settings: Settings, workers: int, once: bool) -> int:
     from chatops.demo import play
     from chatops.stack import local_stack
     from chatops.terminal_view import TerminalView
     from sandbox.llm import Pace
 
     print("No Slack credentials configured: starting the local sandbox…", file=sys.stderr)
-    with local_stack(workers=workers) as stack:
+    with local_stack(_sandbox_redis(settings), workers=workers) as stack:
         # Model pacing like a hosted model, so the streaming is visible.
         stack.bedrock.pace = Pace(ttft_ms=300, tokens_per_s=80)
         stack.ec2.pace = Pace(ttft_ms=150, tokens_per_s=40)

@@ -4,9 +4,10 @@ script, and the terminal shows what Slack would."""
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
-from tests.e2e.test_cli_ask import _chatops
+from tests.e2e.test_cli_ask import CLEAN_ENV, _chatops
 
 
 def test_up_plays_the_sandbox_conversation_and_exits(tmp_path: Path) -> None:
@@ -33,3 +34,13 @@ def test_up_plays_the_sandbox_conversation_and_exits(tmp_path: Path) -> None:
     assert "#ops (thread)  ChatOps Bot: [file: llm-cost-today.png]" in out
     assert (tmp_path / "out" / "llm-cost-today.png").read_bytes().startswith(b"\x89PNG")
     assert "Script done: 4 requests acknowledged" in result.stderr
+
+
+def test_up_without_redis_says_which_setting_to_fix(tmp_path: Path) -> None:
+    bin_dir = Path(sys.executable).parent  # python, but no redis-server
+    env = {**CLEAN_ENV, "PATH": str(bin_dir), "REDIS_URL": "redis://127.0.0.1:1/0"}
+    result = _chatops("up", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "chatops: REDIS_URL: redis://127.0.0.1:1/0 does not answer and redis-server is not on PATH"
+    )
