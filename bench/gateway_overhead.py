@@ -1,16 +1,19 @@
 """(b) The gateway's own added time per request, against calling the same client directly on
 the same zero-latency emulator: boto3 ConverseStream, and the openai client's streamed chat
-completion. Calls alternate between the two ways so drift hits both equally."""
+completion; and the cost engine's (pricing, the ledger row in a real Redis) on top of the
+gateway. Calls alternate between the ways compared so drift hits them equally."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
+import redis
+
 from chatops.percentiles import summary_ms
 from chatops.settings import Settings
-from chatops.stack import EC2_MODEL
-from chatops.wiring import build_gateway
+from chatops.stack import EC2_MODEL, redis_server
+from chatops.wiring import build_engine, build_gateway
 from gateway.backends.bedrock import converse_arguments
 from gateway.backends.openai_compat import chat_messages
 from gateway.types import LLMRequest, Message
@@ -44,6 +47,29 @@ def _direct(backend: str, client: Any) -> None:
             pass
 
 
+def _engine_overhead(settings: Settings, calls: int) -> dict[str, Any]:
+    """Engine vs bare gateway on Bedrock: the price lookup and one MULTI to the ledger."""
+    with redis_server() as url:
+        engine = build_engine(settings, redis.Redis.from_url(url))
+        gateway = engine.gateway
+        bare, metered = [], []
+        for n in range(calls + 10):
+            started = time.perf_counter()
+            gateway.complete(REQUEST)
+            middle = time.perf_counter()
+            engine.complete(REQUEST, _ignore)
+            if n >= 10:  # the first calls warm the pools
+                bare.append(middle - started)
+                metered.append(time.perf_counter() - middle)
+        gateway.close()
+    b, m = summary_ms(bare), summary_ms(metered)
+    return {"gateway": b, "engine": m, "added_p50_ms": round(m["p50_ms"] - b["p50_ms"], 3)}
+
+
+def _ignore(_: str) -> None:
+    pass
+
+
 def run(calls: int = 200) -> dict[str, Any]:
     results: dict[str, Any] = {}
     with BedrockEmulator() as bedrock, OpenAICompatEmulator(models=(EC2_MODEL,)) as ec2:
@@ -54,6 +80,7 @@ def run(calls: int = 200) -> dict[str, Any]:
             aws_access_key_id="bench",
             aws_secret_access_key="bench",  # type: ignore[arg-type]
             tier_small=f"bedrock:{MODELS['bedrock']}, ec2:{EC2_MODEL}",
+            tier_large=f"bedrock:{MODELS['bedrock']}",
         )
         for backend in ("bedrock", "ec2"):
             gateway = build_gateway(settings, only_backend=backend)
@@ -77,6 +104,7 @@ def run(calls: int = 200) -> dict[str, Any]:
                 "added_p50_ms": round(g["p50_ms"] - d["p50_ms"], 3),
                 "ratio_p50": round(g["p50_ms"] / d["p50_ms"], 3),
             }
+        results["cost_engine"] = _engine_overhead(settings, calls)
     return results
 
 

@@ -25,11 +25,17 @@ def table(results: dict[str, Any]) -> str:
     ]
     for rate, ack in results["pipeline"]["ack_under_load"].items():
         rows.append(_row(f"ack under load, {rate}", ack))
-    for backend, overhead in results["gateway_overhead"].items():
+    overheads = dict(results["gateway_overhead"])
+    engine = overheads.pop("cost_engine")
+    for backend, overhead in overheads.items():
         rows.append(
             f"| gateway's own time per call, {backend} (vs the client called directly) "
             f"| +{overhead['added_p50_ms']:.2f} ms (×{overhead['ratio_p50']:.3f}) | |"
         )
+    rows.append(
+        f"| cost engine's own time per call (pricing + ledger row in Redis), over the gateway "
+        f"| +{engine['added_p50_ms']:.2f} ms | |"
+    )
     throughput = results["pipeline"]["throughput"]
     rows.append(
         f"| worker throughput, zero-latency model | "
