@@ -21,8 +21,8 @@ def strip_mention(text: str, bot_user_id: str) -> str:
 
 
 def submit(deps: BotDeps, kind: Kind, body: dict[str, Any], bot_user_id: str) -> None:
-    """Bolt has already acknowledged the event. Validation of the text (empty, too long) is
-    the worker's: it answers in the thread, which a listener cannot do without a Slack call."""
+    """Validation of the text (empty, too long) is the worker's: it answers in the thread,
+    which a listener cannot do without a Slack call."""
     event = body["event"]
     channel, ts = event["channel"], event["ts"]
     text = strip_mention(event.get("text") or "", bot_user_id)
@@ -37,17 +37,21 @@ def submit(deps: BotDeps, kind: Kind, body: dict[str, Any], bot_user_id: str) ->
         message_ts=ts,
         received_at=deps.clock(),
     )
+    identities = (("event", body.get("event_id", ts)), ("msg", f"{channel}:{ts}"))
     try:
-        if not deps.dedupe.first_time(
-            ("event", body.get("event_id", ts)), ("msg", f"{channel}:{ts}")
-        ):
+        if not deps.dedupe.first_time(*identities):
             log.info("duplicate_event request_id=%s", job.request_id)
             return
         deps.jobs.enqueue_answer(job)
-    except redis.RedisError:
-        log.exception("enqueue_failed request_id=%s", job.request_id)
-        return
+    except redis.RedisError as exc:
+        # Answering 500 makes Slack deliver the event again later (up to three retries): with
+        # the queue down, that is how the question still gets its answer, not a silent drop.
+        raise QueueUnavailableError(f"cannot enqueue {job.request_id}") from exc
     log.info("enqueued request_id=%s kind=%s", job.request_id, kind)
 
 
-__all__ = ["strip_mention", "submit"]
+class QueueUnavailableError(RuntimeError):
+    """Redis refused the event; Bolt answers 500 so Slack retries it."""
+
+
+__all__ = ["QueueUnavailableError", "strip_mention", "submit"]
