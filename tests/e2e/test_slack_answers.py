@@ -5,10 +5,15 @@ the Slack emulator, as a person would see it."""
 from __future__ import annotations
 
 import itertools
+import time
+import urllib.error
+import urllib.request
+from urllib.parse import urlencode
 
 import pytest
+from slack_sdk.signature import SignatureVerifier
 
-from chatops.stack import EC2_MODEL, Stack
+from chatops.stack import EC2_MODEL, SIGNING_SECRET, Stack
 from gateway.tokens import estimate_tokens
 from sandbox.slack_driver import SlackDriver
 from tests.e2e.conftest import (
@@ -154,3 +159,34 @@ def test_a_dm_conversation_keeps_its_context(stack: Stack, driver: SlackDriver) 
         ("assistant", first_answer),
         ("user", "And next week?"),
     ]
+
+
+def test_a_replayed_request_with_an_old_timestamp_is_refused(
+    stack: Stack, driver: SlackDriver
+) -> None:
+    body = urlencode(
+        {
+            "command": "/ask",
+            "text": "replayed",
+            "user_id": "U_BOB",
+            "channel_id": CHANNEL,
+            "team_id": "T_DEMO",
+            "trigger_id": "1.2.3",
+        }
+    ).encode()
+    stale = str(int(time.time()) - 10 * 60)  # Slack's window is 5 minutes
+    signature = SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=stale, body=body)
+    request = urllib.request.Request(
+        f"{stack.bot_url}/slack/events",
+        data=body,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": stale,
+            "X-Slack-Signature": signature,
+        },
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    refused.value.close()
+    assert refused.value.code == 401
+    assert stack.bedrock.requests == []
