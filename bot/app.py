@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import redis
+from pydantic import SecretStr
 from slack_bolt import App
 from slack_sdk import WebClient
 
@@ -38,14 +39,20 @@ def build_deps(settings: Settings) -> BotDeps:
     return BotDeps(settings, connection, JobQueue(connection, settings), Deduper(connection))
 
 
-def build_app(deps: BotDeps) -> App:
-    settings = deps.settings
+def require_slack_settings(settings: Settings) -> SecretStr:
+    """The bot token, once the settings the Slack edge needs are known to be there."""
     if settings.slack_bot_token is None:
         raise ConfigError("SLACK_BOT_TOKEN: required to run the bot (xoxb-…)")
     if settings.slack_signing_secret is None and settings.slack_app_token is None:
         raise ConfigError("SLACK_SIGNING_SECRET: required in HTTP mode (or set SLACK_APP_TOKEN)")
+    return settings.slack_bot_token
+
+
+def build_app(deps: BotDeps) -> App:
+    settings = deps.settings
+    token = require_slack_settings(settings)
     client = WebClient(
-        token=settings.slack_bot_token.get_secret_value(),
+        token=token.get_secret_value(),
         base_url=settings.slack_api_url or DEFAULT_SLACK_API_URL,
     )
     secret = settings.slack_signing_secret
@@ -64,4 +71,4 @@ def build_app(deps: BotDeps) -> App:
     return app
 
 
-__all__ = ["BotDeps", "build_app", "build_deps"]
+__all__ = ["BotDeps", "build_app", "build_deps", "require_slack_settings"]

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 import redis
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from chatops.settings import Settings, load_settings
 from chatops.wiring import build_engine
 from gateway.engine import CostEngine
+from gateway.errors import ConfigError
 from prompts import PromptTemplate, load_all
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -41,7 +43,7 @@ def build_runtime(settings: Settings) -> Runtime:
         settings=settings,
         engine=build_engine(settings, queue_redis),
         slack=slack,
-        bot_user_id=str(slack.auth_test()["user_id"]) if token else "",
+        bot_user_id=_bot_user_id(slack) if token else "",
         queue_redis=queue_redis,
         cache_redis=(
             redis.Redis.from_url(settings.cache_redis_url)
@@ -51,6 +53,14 @@ def build_runtime(settings: Settings) -> Runtime:
         prompts=load_all(),
         background=ThreadPoolExecutor(max_workers=4, thread_name_prefix="slack"),
     )
+
+
+def _bot_user_id(slack: WebClient) -> str:
+    """Who the bot is (to tell its own thread messages apart); also proves the token works."""
+    try:
+        return str(slack.auth_test()["user_id"])
+    except (SlackApiError, OSError) as exc:
+        raise ConfigError(f"SLACK_BOT_TOKEN: Slack's auth.test failed ({exc})") from exc
 
 
 _current: Runtime | None = None

@@ -25,7 +25,10 @@ def run(args: argparse.Namespace) -> int:
 
         run_socket_mode(settings)
         return 0
+    from bot.app import require_slack_settings
     from bot.http import BotServer
+
+    require_slack_settings(settings)  # one line now, not a traceback from each gunicorn worker
 
     BotServer(settings, f"{args.host}:{args.port}", args.workers, args.threads).run()
     return 0

@@ -37,17 +37,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_configured(workers: int) -> int:
-    import os
+    """The bot and the workers as child processes; when one of them stops, all stop."""
     import subprocess
 
     command = [sys.executable, "-m", "chatops.cli"]
-    processes = [subprocess.Popen([*command, "worker"], env=os.environ) for _ in range(workers)]
-    processes.append(subprocess.Popen([*command, "bot"], env=os.environ))
+    processes = [subprocess.Popen([*command, "worker"]) for _ in range(workers)]
+    processes.append(subprocess.Popen([*command, "bot"]))
     try:
-        return max(p.wait() for p in processes)
+        while all(process.poll() is None for process in processes):
+            time.sleep(0.5)
+        return max(process.returncode or 0 for process in processes if process.poll() is not None)
     finally:
         for process in processes:
-            process.terminate()
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
 
 
 def _sandbox_redis(settings: Settings) -> str | None:
