@@ -16,11 +16,16 @@ from gateway.report import CostReport, ReportFilter, build_report, period_bounds
 
 
 def load_report(
-    settings: Settings, period: str, scope: ReportFilter, *, now: datetime.datetime
+    settings: Settings,
+    period: str,
+    scope: ReportFilter,
+    *,
+    now: datetime.datetime,
+    catalog: PriceCatalog | None = None,
 ) -> tuple[list[LedgerRecord], CostReport]:
     """The period's ledger rows (all of them: the EC2 spread needs everyone's) and the report.
 
-    Raises `ConfigError` naming the setting to
+    A worker passes the catalog it already loaded. Raises `ConfigError` naming the setting to
     fix when the schedule is invalid or the ledger's Redis cannot be read.
     """
     try:
@@ -28,7 +33,7 @@ def load_report(
     except ValueError as exc:
         raise ConfigError(f"EC2_SCHEDULE: {exc}") from exc
     start, end, title = period_bounds(period, now)
-    catalog = PriceCatalog.load(settings.pricing_file)
+    catalog = catalog or PriceCatalog.load(settings.pricing_file)
     records = _read_ledger(settings, start, end)
     report = build_report(
         records,

@@ -60,7 +60,8 @@ class CostReportRun:
         job = self.job
         scope = ReportFilter(user=job.only_user, channel=job.only_channel)
         now = datetime.datetime.now(datetime.UTC)
-        _, report = load_report(self.rt.settings, job.period, scope, now=now)
+        catalog = self.rt.engine.catalog
+        _, report = load_report(self.rt.settings, job.period, scope, now=now, catalog=catalog)
         blocks, text = report_blocks(report), fallback_text(report)
         if self.state.root_ts:
             self.rt.slack.chat_update(
