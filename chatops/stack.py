@@ -7,6 +7,7 @@ thing, so what they measure is what a user starts.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -29,6 +30,8 @@ from sandbox.bedrock import BedrockEmulator
 from sandbox.jira import JiraEmulator
 from sandbox.openai_compat import OpenAICompatEmulator
 from sandbox.slack import SlackEmulator
+
+log = logging.getLogger(__name__)
 
 SIGNING_SECRET = "sandbox-signing-secret"
 BOT_TOKEN = "xoxb-sandbox"
@@ -144,6 +147,7 @@ class Stack:
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
+                log.warning("stop_timeout pid=%s args=%s: killed", process.pid, process.args)
                 process.kill()
                 process.wait()
 
