@@ -7,17 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import redis
-from pydantic import SecretStr
 from slack_bolt import App
-from slack_sdk import WebClient
 
 from bot.dedupe import Deduper
 from bot.jobs import JobQueue
 from bot.listeners import commands, events
 from chatops.settings import Settings
+from chatops.wiring import build_slack_client
 from gateway.errors import ConfigError
-
-DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 
 @dataclass(frozen=True)
@@ -39,22 +36,18 @@ def build_deps(settings: Settings) -> BotDeps:
     return BotDeps(settings, connection, JobQueue(connection, settings), Deduper(connection))
 
 
-def require_slack_settings(settings: Settings) -> SecretStr:
-    """The bot token, once the settings the Slack edge needs are known to be there."""
+def require_slack_settings(settings: Settings) -> None:
+    """Stop with one line when a setting the Slack edge needs is missing."""
     if settings.slack_bot_token is None:
         raise ConfigError("SLACK_BOT_TOKEN: required to run the bot (xoxb-…)")
     if settings.slack_signing_secret is None and settings.slack_app_token is None:
         raise ConfigError("SLACK_SIGNING_SECRET: required in HTTP mode (or set SLACK_APP_TOKEN)")
-    return settings.slack_bot_token
 
 
 def build_app(deps: BotDeps) -> App:
     settings = deps.settings
-    token = require_slack_settings(settings)
-    client = WebClient(
-        token=token.get_secret_value(),
-        base_url=settings.slack_api_url or DEFAULT_SLACK_API_URL,
-    )
+    require_slack_settings(settings)
+    client = build_slack_client(settings)
     secret = settings.slack_signing_secret
     app = App(
         client=client,

@@ -22,6 +22,11 @@ COST_REPORT_FUNCTION = "workers.jobs.cost_report"
 TASK_BY_KIND: dict[str, str] = {"ask": "ask", "mention": "thread", "dm": "dm"}
 
 
+def rq_job_id(kind: str, request_id: str) -> str:
+    """RQ job ids allow only letters, digits, `_` and `-` (a Slack ts has a dot)."""
+    return f"{kind}-" + re.sub(r"[^A-Za-z0-9_-]", "_", request_id)
+
+
 class AnswerJob(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -45,8 +50,7 @@ class AnswerJob(BaseModel):
 
     @property
     def job_id(self) -> str:
-        """RQ job ids allow only letters, digits, `_` and `-` (a Slack ts has a dot)."""
-        return "answer-" + re.sub(r"[^A-Za-z0-9_-]", "_", self.request_id)
+        return rq_job_id("answer", self.request_id)
 
 
 class CostReportJob(BaseModel):
@@ -66,7 +70,7 @@ class CostReportJob(BaseModel):
 
     @property
     def job_id(self) -> str:
-        return "cost-" + re.sub(r"[^A-Za-z0-9_-]", "_", self.request_id)
+        return rq_job_id("cost", self.request_id)
 
 
 __all__ = [

@@ -67,10 +67,12 @@ class RunResult:
 
 
 class _Threads:
-    """Thread labels → Slack ts, and each thread's answers in order, across sender threads."""
+    """Thread labels → where each thread is, and the event its next follow-up waits for.
+
+    Written only by the dispatching loop and a thread's own (serialised) events.
+    """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._ts: dict[str, tuple[str, str]] = {}
         self._done: dict[str, threading.Event] = {}
 

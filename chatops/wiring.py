@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import redis
+from slack_sdk import WebClient
 
 from chatops.settings import Settings
 from gateway import Gateway, Route
@@ -11,6 +12,8 @@ from gateway.budgets import Budgets
 from gateway.engine import CostEngine
 from gateway.ledger import Ledger
 from gateway.pricing import PriceCatalog
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 
 def build_gateway(settings: Settings, only_backend: str | None = None) -> Gateway:
@@ -27,6 +30,12 @@ def build_gateway(settings: Settings, only_backend: str | None = None) -> Gatewa
     return Gateway(backends, tiers)
 
 
+def build_slack_client(settings: Settings) -> WebClient:
+    """The Web API client of the bot and the workers (`SLACK_API_URL` points it elsewhere)."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return WebClient(token=token, base_url=settings.slack_api_url or DEFAULT_SLACK_API_URL)
+
+
 def build_engine(settings: Settings, queue_redis: redis.Redis) -> CostEngine:
     """The gateway wrapped in pricing, the ledger and (when any cap is set) budgets."""
     caps = settings.budget_caps
@@ -39,4 +48,4 @@ def build_engine(settings: Settings, queue_redis: redis.Redis) -> CostEngine:
     )
 
 
-__all__ = ["build_engine", "build_gateway"]
+__all__ = ["DEFAULT_SLACK_API_URL", "build_engine", "build_gateway", "build_slack_client"]

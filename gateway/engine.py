@@ -15,14 +15,13 @@ from gateway.budgets import BUDGET_DOWNGRADE_REASON, Budgets, Reservation
 from gateway.errors import ChatOpsError, StreamInterruptedError
 from gateway.gateway import Gateway
 from gateway.ledger import Ledger, LedgerRecord, Source
-from gateway.pricing import PriceCatalog
+from gateway.pricing import EC2_BACKEND, PriceCatalog
 from gateway.tokens import estimate_prompt_tokens
 from gateway.types import Completion, LLMRequest, Route, Usage
 
 log = logging.getLogger(__name__)
 
 TIER_ORDER = ("small", "medium", "large")  # cheapest first
-SELF_HOSTED_BACKENDS = frozenset({"ec2"})  # priced per instance hour, not per token
 
 
 @dataclass(frozen=True)
@@ -110,7 +109,7 @@ class CostEngine:
         }
 
     def _price(self, route: Route, usage: Usage) -> int | None:
-        if route.backend in SELF_HOSTED_BACKENDS:
+        if route.backend == EC2_BACKEND:
             return None
         return self.catalog.cost_micro_usd(replace(usage, model=usage.model or route.model))
 
@@ -165,4 +164,4 @@ def _source(name: str) -> Source:
     return cast(Source, name) if name in get_args(Source) else "cli"
 
 
-__all__ = ["SELF_HOSTED_BACKENDS", "TIER_ORDER", "CostEngine", "Metered"]
+__all__ = ["TIER_ORDER", "CostEngine", "Metered"]

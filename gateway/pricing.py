@@ -40,6 +40,8 @@ from gateway.types import Usage
 logger = logging.getLogger(__name__)
 
 PACKAGED_PRICES = "prices.json"
+# The self-hosted backend: priced per instance hour over a period, never per token.
+EC2_BACKEND = "ec2"
 MICRO_USD_PER_USD = 1_000_000
 
 # A price is a decimal string so that "0.00875" stays exactly 0.00875 (a JSON float would not).
@@ -338,6 +340,7 @@ def _row_name(text: str, section: str, index: int) -> str:
 
 
 __all__ = [
+    "EC2_BACKEND",
     "Ec2PeriodCost",
     "InstancePrice",
     "ModelPrice",

@@ -26,11 +26,10 @@ from decimal import Decimal
 from gateway.break_even import BreakEven, break_even, clock_hour
 from gateway.ec2_schedule import Ec2Schedule
 from gateway.ledger import DIMENSIONS, LedgerRecord
-from gateway.pricing import Ec2PeriodCost, PriceCatalog, spread_micro_usd
+from gateway.pricing import EC2_BACKEND, Ec2PeriodCost, PriceCatalog, spread_micro_usd
 from gateway.savings import SavingsBreakdown, real_levers, savings_by_lever
 from gateway.types import Route
 
-EC2_BACKEND = "ec2"
 PERIODS: Mapping[str, tuple[str, Callable[[datetime.datetime], datetime.datetime]]] = {
     "today": ("today", lambda now: now.replace(hour=0, minute=0, second=0, microsecond=0)),
     "7d": ("last 7 days", lambda now: now - datetime.timedelta(days=7)),
@@ -361,7 +360,6 @@ def _microseconds_up(
 
 
 __all__ = [
-    "EC2_BACKEND",
     "PERIODS",
     "CostReport",
     "DaySpend",

@@ -17,8 +17,9 @@ from slack_sdk.webhook import WebhookClient
 from chatops import messages
 from chatops.payloads import AnswerJob
 from gateway import LLMRequest, keys
-from gateway.engine import SELF_HOSTED_BACKENDS, Metered
+from gateway.engine import Metered
 from gateway.errors import ChatOpsError, UserFacingError
+from gateway.pricing import EC2_BACKEND
 from workers.context import ConversationMemory, Turn, as_messages
 from workers.reply_state import ReplyState
 from workers.runtime import Runtime
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 def footer(metered: Metered) -> str:
     usage, record = metered.completion.usage, metered.record
-    if record.backend in SELF_HOSTED_BACKENDS:
+    if record.backend == EC2_BACKEND:
         cost = messages.COST_SELF_HOSTED
     elif record.cost_micro_usd is None:
         cost = messages.COST_UNPRICED

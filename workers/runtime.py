@@ -14,12 +14,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from chatops.settings import Settings, load_settings
-from chatops.wiring import build_engine
+from chatops.wiring import build_engine, build_slack_client
 from gateway.engine import CostEngine
 from gateway.errors import ConfigError
 from prompts import PromptTemplate, load_all
-
-DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 
 @dataclass(frozen=True)
@@ -36,14 +34,13 @@ class Runtime:
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    slack = WebClient(token=token, base_url=settings.slack_api_url or DEFAULT_SLACK_API_URL)
+    slack = build_slack_client(settings)
     queue_redis = redis.Redis.from_url(settings.redis_url)
     return Runtime(
         settings=settings,
         engine=build_engine(settings, queue_redis),
         slack=slack,
-        bot_user_id=_bot_user_id(slack) if token else "",
+        bot_user_id=_bot_user_id(slack) if settings.slack_bot_token else "",
         queue_redis=queue_redis,
         cache_redis=(
             redis.Redis.from_url(settings.cache_redis_url)
