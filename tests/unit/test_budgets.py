@@ -11,10 +11,13 @@ import pytest
 from gateway import keys
 from gateway.budgets import BUDGET_NAMES, BudgetCaps, Budgets
 from gateway.errors import BudgetExceededError, UserFacingError
+from tests.clock import next_midnight, today, today_at
 
-# 2026-11-27 15:30:00 UTC
-NOW = datetime.datetime(2026, 11, 27, 15, 30, tzinfo=datetime.UTC).timestamp()
-MIDNIGHT = datetime.datetime(2026, 11, 28, tzinfo=datetime.UTC).timestamp()
+# Today 15:30 UTC: Redis expires keys by the real clock, so "now" follows the real day.
+NOW = today_at(15, 30)
+MIDNIGHT = next_midnight(today())
+TODAY = today().isoformat()
+TOMORROW = (today() + datetime.timedelta(days=1)).isoformat()
 DOLLAR = 1_000_000
 WHO = ("U1", "C1", "T1")
 TIERS = ["small", "medium", "large"]
@@ -69,7 +72,7 @@ def test_refusal_names_the_budget_what_is_left_and_when_it_resets(
     assert error.scope == "user" and error.remaining_micro_usd == 12_300
     assert error.public_message == (
         "This request would go over your daily budget: $0.0123 left."
-        " It resets at 00:00 UTC on 2026-11-28."
+        f" It resets at 00:00 UTC on {TOMORROW}."
     )
     assert spent(budgets) == (987_700, 987_700, 987_700), "a refusal changes nothing"
 
@@ -142,13 +145,13 @@ def test_budgets_reset_at_utc_midnight(client: fakeredis.FakeRedis, clock: Clock
     # A call reserved before midnight settles against the day it reserved on.
     budgets.settle(yesterday, 0)
     assert spent(budgets)[0] == 400_000
-    assert int(client.get(keys.budget_spent("2026-11-27", "user", "U1")) or -1) == 0
+    assert int(client.get(keys.budget_spent(TODAY, "user", "U1")) or -1) == 0
 
 
 def test_keys_expire_a_day_after_the_period_ends(client: fakeredis.FakeRedis, clock: Clock) -> None:
     Budgets(client, BudgetCaps(), clock=clock).reserve(*WHO, 5)
     for scope, name in zip(("user", "channel", "workspace"), WHO, strict=True):
-        key = keys.budget_spent("2026-11-27", scope, name)
+        key = keys.budget_spent(TODAY, scope, name)
         assert client.expiretime(key) == int(MIDNIGHT) + 86_400
 
 

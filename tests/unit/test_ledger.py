@@ -14,13 +14,14 @@ from gateway import keys
 from gateway.ledger import AggregateRow, Ledger, LedgerRecord
 from gateway.pricing import PriceCatalog
 from gateway.savings import LEVERS, Lever, record_savings, savings_by_lever
+from tests.clock import next_midnight, today, today_at
 from tests.ledger_rows import HAIKU, SONNET, ledger_row
 
 NOVA = "amazon.nova-micro-v1:0"
 EC2_MODEL = "llama-3.1-8b-instruct"
-# 2026-11-27 10:00:00 UTC
-T0 = datetime.datetime(2026, 11, 27, 10, tzinfo=datetime.UTC).timestamp()
-DAY = datetime.date(2026, 11, 27)
+# Today 10:00 UTC: retention is checked against Redis's real clock.
+DAY = today()
+T0 = today_at(10)
 
 
 @pytest.fixture(scope="module")
@@ -103,11 +104,14 @@ def test_every_daily_key_expires_after_the_retention(
     Ledger(client, retention_days=30).record(make_record(catalog))
     written = sorted(k.decode() for k in client.keys("*"))
     daily = sorted(
-        [keys.ledger_records("2026-11-27")]
-        + [keys.ledger_aggregate("2026-11-27", d) for d in ("user", "channel", "model", "backend")]
+        [keys.ledger_records(DAY.isoformat())]
+        + [
+            keys.ledger_aggregate(DAY.isoformat(), d)
+            for d in ("user", "channel", "model", "backend")
+        ]
     )
     assert written == sorted([*daily, keys.ledger_totals()])
-    day_end = datetime.datetime(2026, 11, 28, tzinfo=datetime.UTC).timestamp()
+    day_end = next_midnight(DAY)
     for key in daily:
         assert client.expiretime(key) == int(day_end) + 30 * 86_400
     assert client.ttl(keys.ledger_totals()) == -1  # monotonic counters for /metrics
