@@ -31,6 +31,18 @@ REFUSED = ":no_entry: {reason}"
 NOTICE = ":information_source: {text}"
 JOB_FAILED = ":warning: Sorry, I couldn't finish this answer: {reason} (error id `{error_id}`)"
 UNEXPECTED = "something went wrong on my side"
+JIRA_NOT_VISIBLE = "{key} was not found, or I can't see it."
+JIRA_PROJECT_NOT_ALLOWED = "I'm not allowed to read Jira project {project}. I can read: {allowed}."
+JIRA_UNAVAILABLE = "Jira isn't answering right now. Try again in a few minutes."
+JIRA_RATE_LIMITED = (
+    "Jira is rate-limiting me and asked me to wait {seconds} seconds. Try again then."
+)
+JIRA_SIGN_IN_FAILED = (
+    "I can't sign in to Jira: an admin needs to check JIRA_AUTH, JIRA_USER and JIRA_API_TOKEN."
+)
+JIRA_REFUSED = "Jira refused to let me {action} {key}."
+# The first line of the bot's summary comment on an issue, so readers know it is rewritten.
+JIRA_SUMMARY_HEADING = "Summary by ChatOps Bot — kept up to date as the issue changes"
 
 
 def root_message(user: str, question: str) -> str:
@@ -61,6 +73,13 @@ __all__ = [
     "COST_USAGE",
     "DOWNGRADED",
     "FOOTER",
+    "JIRA_NOT_VISIBLE",
+    "JIRA_PROJECT_NOT_ALLOWED",
+    "JIRA_RATE_LIMITED",
+    "JIRA_REFUSED",
+    "JIRA_SIGN_IN_FAILED",
+    "JIRA_SUMMARY_HEADING",
+    "JIRA_UNAVAILABLE",
     "JOB_FAILED",
     "MENTION_USAGE",
     "NOTICE",

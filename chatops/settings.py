@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +18,13 @@ BACKEND_NAMES = ("bedrock", "ec2")
 TIER_NAMES = ("small", "medium", "large")
 
 PositiveSeconds = Annotated[float, Field(gt=0)]
+# The Jira webhook events a trigger can name (Jira's `webhookEvent` values).
+JIRA_WEBHOOK_EVENTS = (
+    "jira:issue_created",
+    "jira:issue_updated",
+    "comment_created",
+    "comment_updated",
+)
 
 
 def parse_routes(spec: str) -> tuple[Route, ...]:
@@ -35,6 +42,11 @@ def parse_routes(spec: str) -> tuple[Route, ...]:
             )
         routes.append(Route(backend, model))
     return tuple(routes)
+
+
+def split_names(spec: str) -> tuple[str, ...]:
+    """`"OPS, DEMO,"` → `("OPS", "DEMO")`: the comma-separated lists of the settings."""
+    return tuple(part.strip() for part in spec.split(",") if part.strip())
 
 
 def parse_levers_spec(spec: str) -> str:
@@ -112,6 +124,40 @@ class Settings(BaseSettings):
     jira_user: str | None = None
     jira_api_token: SecretStr | None = None
     jira_webhook_secret: SecretStr | None = None
+    # "basic": Jira Cloud, JIRA_USER an e-mail and JIRA_API_TOKEN an API token; "pat": Server or
+    # Data Center, JIRA_API_TOKEN a personal access token sent as a bearer token.
+    jira_auth: Literal["basic", "pat"] = "basic"
+    # REST API 2 (bodies in wiki markup) or 3 (Jira Cloud only; bodies are ADF JSON documents).
+    jira_api_version: Literal["2", "3"] = "2"
+    # Project keys the bot may read and comment on, comma-separated; empty means every project.
+    jira_projects: str = ""
+    # When Jira is down or answers 429: attempts per call, and the longest wait between them.
+    jira_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    jira_max_retry_wait_s: PositiveSeconds = 20.0
+    jira_timeout_s: PositiveSeconds = 10.0
+    # Who sees the bot's summary comment: empty (whoever sees the issue), "role:<project role>"
+    # or "group:<group>" — a service desk keeps it from customers with e.g. role:Developers.
+    jira_comment_visibility: Annotated[str, Field(pattern=r"^((role|group):\S.*)?$")] = ""
+    # Comment authors folded into one line as bot noise: comma-separated names matched against
+    # the author's name, ignoring case, spaces and punctuation.
+    jira_noise_authors: str = "Automation for Jira, jenkins, PagerDuty, github-actions, argocd"
+    # Webhook triggers: projects, labels and issue types (comma-separated; empty means any),
+    # the webhook events that count, and how many new comments make a new summary worth it.
+    jira_trigger_projects: str = ""
+    jira_trigger_labels: str = ""
+    jira_trigger_issue_types: str = ""
+    jira_trigger_events: str = "jira:issue_created, comment_created"
+    jira_trigger_min_new_comments: Annotated[int, Field(ge=1)] = 5
+
+    # Token windowing of long documents (Jira issues, long threads): the largest window a map
+    # call reads, in tokens (smaller still if the model's context is), the share of a window
+    # repeated from the one before, how many windows are mapped at once, how many partial
+    # summaries one reduce call takes, and how long a window's summary is kept in the cache.
+    window_tokens: Annotated[int, Field(ge=500)] = 6000
+    window_overlap: Annotated[float, Field(ge=0, le=0.5)] = 0.1
+    window_concurrency: Annotated[int, Field(ge=1, le=32)] = 4
+    window_reduce_fan_in: Annotated[int, Field(ge=2)] = 8
+    window_cache_ttl_s: Annotated[int, Field(gt=0)] = 30 * 24 * 3600
 
     # Cost engine: prices, ledger, budgets, the EC2 instance, the /llm-cost report.
     # A JSON price file of your own (negotiated prices); it extends the packaged catalog.
@@ -137,6 +183,17 @@ class Settings(BaseSettings):
     @classmethod
     def _check_tier(cls, value: str) -> str:
         parse_routes(value)
+        return value
+
+    @field_validator("jira_trigger_events")
+    @classmethod
+    def _check_jira_events(cls, value: str) -> str:
+        unknown = sorted(set(split_names(value)) - set(JIRA_WEBHOOK_EVENTS))
+        if unknown:
+            raise ValueError(
+                f"unknown event(s) {', '.join(unknown)}; expected some of "
+                f"{', '.join(JIRA_WEBHOOK_EVENTS)}"
+            )
         return value
 
     @field_validator("levers")
@@ -195,9 +252,11 @@ def load_settings(**overrides: object) -> Settings:
 
 __all__ = [
     "BACKEND_NAMES",
+    "JIRA_WEBHOOK_EVENTS",
     "TIER_NAMES",
     "Settings",
     "load_settings",
     "parse_levers_spec",
     "parse_routes",
+    "split_names",
 ]

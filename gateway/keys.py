@@ -49,10 +49,22 @@ def thread_context(channel: str, thread_ts: str) -> str:
     return key("thread", channel, thread_ts)
 
 
+def window_summary(digest: str) -> str:
+    """One window's (or one reduce group's) summary, by the hash of its text, step, model and
+    prompt version (cache Redis; `gateway.windowing`)."""
+    return key("window", digest)
+
+
+def jira_new_comments(issue_key: str) -> str:
+    """Comments added to a Jira issue since its last summary, counted from webhooks."""
+    return key("jira", "new-comments", issue_key)
+
+
 __all__ = [
     "PREFIX",
     "budget_spent",
     "dedupe",
+    "jira_new_comments",
     "key",
     "ledger_aggregate",
     "ledger_records",
@@ -60,4 +72,5 @@ __all__ = [
     "metrics",
     "reply_state",
     "thread_context",
+    "window_summary",
 ]
