@@ -11,6 +11,7 @@
     └── UserFacingError               tell the person; retrying will not help
         ├── RequestRejectedError      the provider refused the request (4xx validation)
         ├── InputTooLargeError        the question or document is too long
+        ├── OptionError               an unknown option or value at the start of a request
         └── BudgetExceededError       a daily spend cap leaves too little for this request
 
 Foreign exceptions are mapped where they enter (one place per client) with `raise … from exc`;
@@ -84,6 +85,12 @@ class InputTooLargeError(UserFacingError):
     public_message = "That is too long for me to read in one go."
 
 
+class OptionError(UserFacingError):
+    """`--tier huge`, `--model foo`, `--bogus`: the one-line public message lists what is valid."""
+
+    public_message = "I did not understand the options at the start of your request."
+
+
 class BudgetExceededError(UserFacingError):
     """Refused before any model ran: says which budget, what is left, and when it resets."""
 
@@ -128,6 +135,7 @@ __all__ = [
     "ConfigError",
     "FallbackError",
     "InputTooLargeError",
+    "OptionError",
     "RequestRejectedError",
     "RetryableError",
     "StreamInterruptedError",
