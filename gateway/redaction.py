@@ -204,9 +204,24 @@ _GAP_PATTERNS = [
         rank=2,
         generic=True,
     ),
+    # Short flags that carry a password: `mysql -pSECRET`, `curl -u user:SECRET`,
+    # `docker login -p SECRET` (long flags such as `--password` are key/value pairs).
     _Pattern(
-        # `mysql -pSECRET`: the one short flag that carries a password glued to it.
         re.compile(r"mysql(?<!\wmysql)(?:dump|admin|sh)?\b[^\n]*?[ \t]-p([^\s-]\S*)"),
+        PASSWORD,
+        group=1,
+        rank=2,
+        generic=True,
+    ),
+    _Pattern(
+        re.compile(r"curl(?<!\wcurl)\b[^\n]*?[ \t](?:-u|--user)[ \t]*[\"']?[^\s:\"']*:([^\s\"']+)"),
+        PASSWORD,
+        group=1,
+        rank=2,
+        generic=True,
+    ),
+    _Pattern(
+        re.compile(r"login(?<!\wlogin)\b[^\n]*?[ \t]-p[ \t]+[\"']?([^\s\"'-][^\s\"']*)"),
         PASSWORD,
         group=1,
         rank=2,
@@ -283,6 +298,19 @@ def _aws_pair_hits(text: str, _lower: str) -> Iterator[_Hit]:
 _KEYWORD = re.compile(
     "|".join(word.replace("_?", "[ _-]?") for word in DENYLIST) + "|passphrase|token"
 )
+_KEYWORD_AT = re.compile(f"(?=({_KEYWORD.pattern}))")
+_FAMILIES = (
+    ("pass", PASSWORD),
+    ("pwd", PASSWORD),
+    ("contras", PASSWORD),
+    ("token", TOKEN),
+    ("api", API_KEY),
+    ("priv", PRIVATE_KEY),
+)
+_NAME_VALUE = re.compile(
+    r"name[\"']?[ \t]*[:=][ \t]*[\"']?(?P<key>[\w.-]+)[\"']?[ \t]*(?:,|\r?\n)[ \t-]*"
+    r"[\"']?value[\"']?[ \t]*[:=][ \t]*(?:(?P<q>[\"'])(?P<qv>[^\"'\n]+)(?P=q)|(?P<v>[^\s\"',}]+))"
+)
 _SECOND_WORD = re.compile(r" (?:[Kk]ey|KEY|[Tt]oken|TOKEN)\b")
 _METADATA = frozenset(
     str.split(
@@ -293,7 +321,6 @@ _METADATA = frozenset(
         "scope scopes algorithm alg issuer audience lifetime duration created updated at"
     )
 )
-_IDENT_CHARS = frozenset("_.-")
 _IDENT = re.compile(r"[\w.-]*")
 _ASSIGNMENT = re.compile(
     r"[\"'\]*]{0,2}(?P<sep>[ \t]*(?:=>|:=|==?|:)[ \t]*|[ \t]+)(?:[*_]{1,2}[ \t]*)?"
@@ -352,32 +379,21 @@ def _key_finding(key: str) -> Finding | None:
     """The finding a key names, or None when it is not a secret's name (`secretary`,
     `max_tokens`, `token_url`, `password_file`)."""
     lowered = key.lower()
-    words = [m for m in _KEYWORD.finditer(lowered)]
-    if not words:
-        return None
-    word = words[-1]
-    tail = key[word.end() :]
-    if tail and not (tail[0] in _IDENT_CHARS or tail[0] in " 0123456789" or _is_camel(key, tail)):
-        return None
+    # Overlapping matches: in `DB_PASSWORD` both `db_pass` and `password` are keywords.
+    words = [w for w in _KEYWORD_AT.finditer(lowered) if _ends_a_word(key, w.end(1))]
     parts = [p.lower() for p in _CAMEL.split(key) if p]
-    if (parts and parts[-1] in _METADATA) or any(_GENERATED_PART.fullmatch(p) for p in parts):
+    if not words or parts[-1] in _METADATA or any(_GENERATED_PART.fullmatch(p) for p in parts):
         return None
-    family = word.group()
+    family = words[-1].group(1)
     if "aws" in lowered:
         return AWS_SESSION_TOKEN if family == "token" else AWS_SECRET_KEY
-    if "pass" in family or "pwd" in family or "contras" in family:
-        return PASSWORD
-    if family == "token":
-        return TOKEN
-    if "api" in family:
-        return API_KEY
-    if "priv" in family:
-        return PRIVATE_KEY
-    return SECRET
+    return next((finding for part, finding in _FAMILIES if part in family), SECRET)
 
 
-def _is_camel(key: str, tail: str) -> bool:
-    return tail[0].isupper() and not key.isupper()
+def _ends_a_word(key: str, end: int) -> bool:
+    """`password_file`, `secretKey`, `token2`: yes; `secretary`, `tokens`: no."""
+    tail = key[end:]
+    return not tail or tail[0] in "_.- 0123456789" or (tail[0].isupper() and not key.isupper())
 
 
 def _identifier(text: str, reverse: str, word: re.Match[str]) -> tuple[int, int]:
@@ -418,13 +434,28 @@ def _is_alphanumeric(value: str) -> bool:
 
 
 def _xml_value(text: str, start: int, end: int) -> tuple[int, int] | None:
-    if not (text[start - 1 : start] == "<" and text[end : end + 1] == ">"):
-        return None
-    close = text.find(f"</{text[start:end]}>", end + 1)
-    value = text[end + 1 : close]
-    if close < 0 or "\n" in value or not value or _is_placeholder(value.strip()):
-        return None
-    return end + 1, close
+    """`<password>…</password>`, also as Slack escapes it (`&lt;password&gt;…`)."""
+    for opening, closing in (("<", ">"), ("&lt;", "&gt;")):
+        if text[max(0, start - len(opening)) : start] == opening and text.startswith(closing, end):
+            begin = end + len(closing)
+            close = text.find(f"{opening}/{text[start:end]}{closing}", begin)
+            value = text[begin:close]
+            if close < 0 or "\n" in value or not value or _is_placeholder(value.strip()):
+                return None
+            return begin, close
+    return None
+
+
+def _name_value_hits(text: str, lower: str) -> Iterator[_Hit]:
+    """Environment lists, where the secret's name and its value are two fields: Kubernetes
+    `- name: DB_PASSWORD` / `value: …`, ECS `{"name": "DB_PASSWORD", "value": "…"}`."""
+    if "value" not in lower:
+        return
+    for match in _NAME_VALUE.finditer(text):
+        finding = _key_finding(match.group("key"))
+        group = "qv" if match.group("qv") else "v"
+        if finding is not None and not _is_placeholder(match.group(group)):
+            yield _Hit(*match.span(group), 3, finding)
 
 
 def _keyword_hits(text: str, lower: str) -> Iterator[_Hit]:
@@ -458,6 +489,7 @@ _DETECTORS: tuple[Callable[[str, str], Iterator[_Hit]], ...] = (
     _jwt_hits,
     _aws_pair_hits,
     _keyword_hits,
+    _name_value_hits,
 )
 
 
