@@ -1,6 +1,8 @@
 """The project's exceptions, grouped by what the caller can do about them.
 
     ChatOpsError                      root; `public_message` is safe to show a person
+    ├── LeaderLostError               take over: the identical request being followed failed
+    ├── EmbeddingUnavailableError     skip the semantic cache for this request (a miss)
     ├── ConfigError                   stop: a setting is missing or invalid
     ├── FallbackError                 try the next route of the tier
     │   ├── ThrottledError            the provider said slow down (429, throttlingException)
@@ -33,6 +35,19 @@ class ChatOpsError(Exception):
         super().__init__(detail or self.public_message)
         if public_message is not None:
             self.public_message = public_message
+
+
+class LeaderLostError(ChatOpsError):
+    """The single-flight leader this request followed failed or vanished before finishing:
+    make the model call yourself (look the key up again; one follower becomes the leader)."""
+
+    public_message = "The answer I was waiting for failed; asking again."
+
+
+class EmbeddingUnavailableError(ChatOpsError):
+    """The embedding backend failed or is too slow: the semantic cache misses this time."""
+
+    public_message = "The semantic cache is unavailable."
 
 
 class ConfigError(ChatOpsError):
@@ -133,8 +148,10 @@ __all__ = [
     "BudgetExceededError",
     "ChatOpsError",
     "ConfigError",
+    "EmbeddingUnavailableError",
     "FallbackError",
     "InputTooLargeError",
+    "LeaderLostError",
     "OptionError",
     "RequestRejectedError",
     "RetryableError",

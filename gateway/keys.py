@@ -60,10 +60,38 @@ def jira_new_comments(issue_key: str) -> str:
     return key("jira", "new-comments", issue_key)
 
 
+def response_cache(digest: str) -> str:
+    """One cached answer (JSON) under its `CacheKey` digest (cache Redis)."""
+    return key("cache", "answer", digest)
+
+
+def flight_lock(digest: str) -> str:
+    """Single-flight lock: held by the one request making the model call for this digest."""
+    return key("cache", "flight", digest, "lock")
+
+
+def flight_stream(digest: str, token: str) -> str:
+    """The leader's deltas (a Redis stream) that identical requests follow as it writes."""
+    return key("cache", "flight", digest, token)
+
+
+def semantic_vectors(partition: str) -> str:
+    """The semantic cache's question vectors for one scope and prompt (packed float16 slots)."""
+    return key("cache", "semantic", partition, "vectors")
+
+
+def semantic_entries(partition: str) -> str:
+    """Hash of slot -> {question, answer digest} beside `semantic_vectors`, and the ring's
+    counter."""
+    return key("cache", "semantic", partition, "entries")
+
+
 __all__ = [
     "PREFIX",
     "budget_spent",
     "dedupe",
+    "flight_lock",
+    "flight_stream",
     "jira_new_comments",
     "key",
     "ledger_aggregate",
@@ -71,6 +99,9 @@ __all__ = [
     "ledger_totals",
     "metrics",
     "reply_state",
+    "response_cache",
+    "semantic_entries",
+    "semantic_vectors",
     "thread_context",
     "window_summary",
 ]

@@ -8,11 +8,19 @@ TTL (5 minutes, refreshed on each hit) read. `inputTokens` excludes cached token
 Faults (see `sandbox.server.Fault`): `throttle` → HTTP 429 ThrottlingException; `error` → 503
 ServiceUnavailableException (or `status`); `cut` → the connection drops after `after` deltas;
 `stream_error` → an in-stream `modelStreamErrorException` after `after` deltas.
+
+Embeddings: `POST /model/amazon.titan-embed-text-v2:0/invoke` answers as Titan Text Embeddings
+V2 does (`inputText`, `dimensions` 256/512/1024 → `embedding`, `inputTextTokenCount`), with
+deterministic vectors built from the text's words, so texts sharing words lie close; `throttle`
+and `error` faults apply, and `Pace.ttft_ms` delays the answer.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
+import random
+import re
 import threading
 import time
 import uuid
@@ -142,6 +150,7 @@ class BedrockEmulator(ModelEmulator):
         self.prompt_cache = PromptCache(clock)
         self.route("POST", r"/model/(?P<model>[^/]+)/converse", self._converse)
         self.route("POST", r"/model/(?P<model>[^/]+)/converse-stream", self._converse_stream)
+        self.route("POST", r"/model/(?P<model>[^/]+)/invoke", self._invoke)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -252,9 +261,54 @@ class BedrockEmulator(ModelEmulator):
         )
         ex.end_chunked()
 
+    def _invoke(self, ex: Exchange) -> None:
+        """InvokeModel, for Titan Text Embeddings V2 only."""
+        model, body = ex.param("model"), ex.body
+        fault = self.take_fault(ex.path, kinds=("throttle", "error"))
+        if fault and fault.kind == "throttle":
+            self._error(ex, "ThrottlingException", "Too many requests.")
+            return
+        if fault:
+            self._error(ex, "ServiceUnavailableException", "The service is unavailable.")
+            return
+        text, dimensions = body.get("inputText"), body.get("dimensions", 1024)
+        if not model.startswith(TITAN_EMBED_PREFIX):
+            self._error(ex, "ValidationException", f"InvokeModel is not emulated for {model}")
+            return
+        if not isinstance(text, str) or not text or dimensions not in TITAN_DIMENSIONS:
+            self._error(ex, "ValidationException", "inputText and dimensions 256|512|1024")
+            return
+        self.pace.before_first()
+        answer = {
+            "embedding": titan_embedding(text, dimensions),
+            "inputTextTokenCount": estimate_tokens(text),
+        }
+        ex.send_json(answer, headers={"x-amzn-RequestId": str(uuid.uuid4())})
+
+
+TITAN_EMBED_PREFIX = "amazon.titan-embed-text-v2"
+TITAN_DIMENSIONS = (256, 512, 1024)
+
+
+def titan_embedding(text: str, dimensions: int) -> list[float]:
+    """A unit vector: the sum of one pseudo-random vector per word (seeded by the word)."""
+    total = [0.0] * dimensions
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        rng = random.Random(hashlib.sha256(word.encode()).digest())
+        total = [t + rng.gauss(0.0, 1.0) for t in total]
+    norm = math.sqrt(sum(v * v for v in total)) or 1.0
+    return [v / norm for v in total]
+
 
 def _hit_cap(text: str, max_tokens: int) -> bool:
     return estimate_tokens(text) >= max_tokens
 
 
-__all__ = ["CACHE_TTL_S", "MIN_CACHE_PREFIX_TOKENS", "BedrockEmulator", "PromptCache"]
+__all__ = [
+    "CACHE_TTL_S",
+    "MIN_CACHE_PREFIX_TOKENS",
+    "TITAN_DIMENSIONS",
+    "BedrockEmulator",
+    "PromptCache",
+    "titan_embedding",
+]
