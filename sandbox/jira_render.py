@@ -1,8 +1,10 @@
-"""Jira REST v2 JSON shapes for the emulator's records, and a small wiki-markup renderer.
+"""Jira REST v2 and v3 JSON shapes for the emulator's records, and a small wiki-markup renderer.
 
 Every object carries a `self` URL on the emulator because the `jira` library follows them
 (`Comment.update` PUTs to `comment.self`). Comment and issue URLs use the numeric issue id, as
 real Jira does, so a client that builds paths from `self` must accept ids as well as keys.
+One renderer per API version: v2 writes bodies (description, comments) as wiki markup, v3 as
+ADF documents, whichever form they were stored in (`sandbox.jira_adf`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import html
 import re
 from typing import Any
 
+from sandbox.jira_adf import adf_to_wiki, wiki_to_adf
 from sandbox.jira_store import JiraComment, JiraIssue, JiraStore, JiraUser
 
 ALL_FIELDS = (
@@ -42,12 +45,26 @@ _ISSUE_TYPES = {"Story": "10001", "Task": "10002", "Bug": "10004", "Incident": "
 
 
 class JiraRenderer:
-    """Turns store records into the JSON a Jira Server 9 / REST v2 instance returns."""
+    """Turns store records into the JSON a Jira Server 9 (REST v2) or Jira Cloud (REST v3)
+    instance returns."""
 
-    def __init__(self, base_url: str, store: JiraStore) -> None:
+    def __init__(self, base_url: str, store: JiraStore, version: str = "2") -> None:
         self.base = base_url
-        self.api = base_url + "/rest/api/2"
+        self.version = version
+        self.api = f"{base_url}/rest/api/{version}"
         self.store = store
+
+    def body(self, value: Any) -> Any:
+        """A stored body in this version's form: wiki markup for v2, ADF for v3."""
+        if self.version == "3":
+            if isinstance(value, str):
+                names = {u.name: u.display_name for u in self.store.users.values()}
+                return wiki_to_adf(value, names)
+            return value
+        return adf_to_wiki(value) if isinstance(value, dict) else value
+
+    def wiki(self, value: Any) -> str:
+        return adf_to_wiki(value) if isinstance(value, dict) else str(value or "")
 
     def user(self, name: str | None) -> dict[str, Any] | None:
         if name is None:
@@ -70,14 +87,16 @@ class JiraRenderer:
             "self": f"{self.api}/issue/{issue_id}/comment/{c.id}",
             "id": c.id,
             "author": self.user(c.author),
-            "body": c.body,
+            "body": self.body(c.body),
             "updateAuthor": self.user(c.update_author),
             "created": c.created,
             "updated": c.updated,
-            "jsdPublic": True,
+            "jsdPublic": c.visibility is None,
         }
+        if c.visibility is not None:
+            out["visibility"] = dict(c.visibility)
         if rendered:
-            out["renderedBody"] = render_wiki(c.body)
+            out["renderedBody"] = render_wiki(self.wiki(c.body))
         return out
 
     def comment_page(
@@ -119,7 +138,7 @@ class JiraRenderer:
         project_id, project_name = self.store.projects[issue.project]
         return {
             "summary": issue.summary,
-            "description": issue.description or None,
+            "description": self.body(issue.description) if issue.description else None,
             "status": {
                 "self": f"{self.api}/status/{status_id}",
                 "id": status_id,
@@ -152,10 +171,21 @@ class JiraRenderer:
 
     def _rendered(self, issue: JiraIssue, name: str) -> Any:
         if name == "description":
-            return render_wiki(issue.description) if issue.description else None
+            return render_wiki(self.wiki(issue.description)) if issue.description else None
         if name == "comment":
             return self.comment_page(issue, 0, len(issue.comments), rendered=True)
         return None
+
+    def _user_key(self, item: dict[str, Any], side: str) -> str | None:
+        """A user field's raw value is the user name; other fields carry none here."""
+        return item.get(side) if item["field"] in _USER_FIELDS else None
+
+    def _display(self, item: dict[str, Any], side: str) -> str | None:
+        """What people read: a user field shows the display name, as Jira's `toString` does."""
+        value = item.get(side)
+        if item["field"] in _USER_FIELDS and value in self.store.users:
+            return self.store.users[value].display_name
+        return value
 
     def _changelog(self, issue: JiraIssue) -> dict[str, Any]:
         histories = [
@@ -167,10 +197,10 @@ class JiraRenderer:
                     {
                         "field": item["field"],
                         "fieldtype": "jira",
-                        "from": None,
-                        "fromString": item.get("from"),
-                        "to": None,
-                        "toString": item.get("to"),
+                        "from": self._user_key(item, "from"),
+                        "fromString": self._display(item, "from"),
+                        "to": self._user_key(item, "to"),
+                        "toString": self._display(item, "to"),
                     }
                     for item in entry["items"]
                 ],
@@ -183,6 +213,9 @@ class JiraRenderer:
             "total": len(histories),
             "histories": histories,
         }
+
+
+_USER_FIELDS = ("assignee", "reporter")
 
 
 def select_fields(spec: str | None, default: tuple[str, ...]) -> list[str]:

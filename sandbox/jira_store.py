@@ -1,9 +1,15 @@
 """What the Jira emulator remembers — users, projects, issues, comments, change history — and
 the small JQL subset it answers.
 
-Seeded from `jira_fixtures.json` (DEMO-1 with its 200 comments, DEMO-2, DEMO-3, OPS-1, OPS-2);
-tests and replay tools add more with `add_issue`. Reads hand out deep copies taken under the
-lock, so a request thread never renders an issue while another one appends to it.
+Seeded from `jira_fixtures.json` (DEMO-1, an incident with 200 comments — a decision made early
+and reversed late, bot noise, "+1"s — then DEMO-2, DEMO-3, OPS-1, OPS-2); tests and replay tools
+add more with `add_issue`. Reads hand out deep copies taken under the lock, so a request thread
+never renders an issue while another one appends to it.
+
+A body is kept in the form it was written — wiki markup (a str, REST v2) or an ADF document (a
+dict, REST v3) — and converted when read through the other API version. Personal access tokens
+(`add_token`) sign in as their user; `restrict` hides a project from everyone but some users,
+who then get the 404 Jira answers for an issue they may not see.
 """
 
 from __future__ import annotations
@@ -52,10 +58,11 @@ class JiraUser:
 class JiraComment:
     id: str
     author: str
-    body: str
+    body: Any  # wiki markup (str) or an ADF document (dict)
     created: str
     updated: str
     update_author: str
+    visibility: dict[str, str] | None = None
 
 
 @dataclass
@@ -64,7 +71,7 @@ class JiraIssue:
     key: str
     project: str
     summary: str
-    description: str = ""
+    description: Any = ""  # wiki markup (str) or an ADF document (dict)
     issuetype: str = "Task"
     status: str = "To Do"
     priority: str = "Medium"
@@ -86,6 +93,8 @@ class JiraStore:
         self.users: dict[str, JiraUser] = {}
         self.projects: dict[str, tuple[str, str]] = {}
         self._issues: dict[str, JiraIssue] = {}
+        self._tokens: dict[str, str] = {}
+        self._restricted: dict[str, set[str]] = {}
 
     def load(self, path: Path) -> None:
         seed = json.loads(path.read_text(encoding="utf-8"))
@@ -109,6 +118,25 @@ class JiraStore:
             if name not in self.users:
                 self.users[name] = JiraUser(name, name, f"{name}@example.com")
             return self.users[name]
+
+    def add_token(self, token: str, user: str) -> None:
+        """A personal access token that signs in as `user` (Server / Data Center bearer auth)."""
+        with self._lock:
+            self._tokens[token] = self.user(user).name
+
+    def token_user(self, token: str) -> str | None:
+        with self._lock:
+            return self._tokens.get(token)
+
+    def restrict(self, project: str, users: Iterable[str]) -> None:
+        """Only `users` may see `project`'s issues; everyone else gets a 404."""
+        with self._lock:
+            self._restricted[project.upper()] = set(users)
+
+    def can_see(self, user: str, issue: JiraIssue) -> bool:
+        with self._lock:
+            allowed = self._restricted.get(issue.project)
+            return allowed is None or user in allowed
 
     def add_project(self, key: str, name: str) -> None:
         """Projects as key → (id, name); ids are numbered in the order projects appear."""
@@ -141,33 +169,48 @@ class JiraStore:
             self._issues[key] = issue
             return copy.deepcopy(issue)
 
-    def issue(self, key_or_id: str) -> JiraIssue:
-        with self._lock:
-            return copy.deepcopy(self._find(key_or_id))
-
-    def add_comment(self, key_or_id: str, author: str, body: str) -> JiraComment:
+    def issue(self, key_or_id: str, viewer: str | None = None) -> JiraIssue:
+        """The issue; with a `viewer`, a 404 unless they may see it (as Jira answers)."""
         with self._lock:
             issue = self._find(key_or_id)
-            if not body.strip():
-                raise JiraApiError(400, errors={"comment": "Comment body can not be empty!"})
+            if viewer is not None and not self.can_see(viewer, issue):
+                raise _not_found()
+            return copy.deepcopy(issue)
+
+    def add_comment(
+        self,
+        key_or_id: str,
+        author: str,
+        body: Any,
+        visibility: dict[str, str] | None = None,
+    ) -> JiraComment:
+        _check_body(body)
+        with self._lock:
+            issue = self._find(key_or_id)
             now = jira_now()
             comment = JiraComment(
-                str(next(self._ids)), self.user(author).name, body, now, now, author
+                str(next(self._ids)), self.user(author).name, body, now, now, author, visibility
             )
             issue.comments.append(comment)
             issue.updated = now
             return copy.deepcopy(comment)
 
     def update_comment(
-        self, key_or_id: str, comment_id: str, author: str, body: str
+        self,
+        key_or_id: str,
+        comment_id: str,
+        author: str,
+        body: Any,
+        visibility: dict[str, str] | None = None,
     ) -> JiraComment:
+        _check_body(body)
         with self._lock:
             issue = self._find(key_or_id)
             comment = self._find_comment(issue, comment_id)
-            if not body.strip():
-                raise JiraApiError(400, errors={"comment": "Comment body can not be empty!"})
             comment.body, comment.updated = body, jira_now()
             comment.update_author = self.user(author).name
+            if visibility is not None:
+                comment.visibility = visibility
             issue.updated = comment.updated
             return copy.deepcopy(comment)
 
@@ -227,7 +270,7 @@ class JiraStore:
         if issue is None:
             issue = next((i for i in self._issues.values() if i.id == key_or_id), None)
         if issue is None:
-            raise JiraApiError(404, "Issue does not exist or you do not have permission to see it.")
+            raise _not_found()
         return issue
 
     @staticmethod
@@ -259,6 +302,17 @@ _FIELD_VALUES: dict[str, Callable[[JiraIssue], list[str]]] = {
     "type": lambda i: [i.issuetype],
     "labels": lambda i: i.labels,
 }
+
+
+def _not_found() -> JiraApiError:
+    return JiraApiError(404, "Issue does not exist or you do not have permission to see it.")
+
+
+def _check_body(body: Any) -> None:
+    """Jira refuses an empty comment, in either form."""
+    empty = not body.strip() if isinstance(body, str) else not (body or {}).get("content")
+    if empty:
+        raise JiraApiError(400, errors={"comment": "Comment body can not be empty!"})
 
 
 def _jql_values(text: str, *, many: bool) -> list[str]:

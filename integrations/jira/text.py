@@ -157,7 +157,9 @@ def _folded(run: Sequence[tuple[IssueComment, bool]]) -> list[Section]:
     plus_ones = sum(1 for _, is_bot in run if not is_bot)
     parts = []
     if by_bot:
-        who = ", ".join(f"{name} ×{count}" for name, count in by_bot.most_common())
+        who = ", ".join(
+            name if count == 1 else f"{name} ×{count}" for name, count in by_bot.most_common()
+        )
         total = sum(by_bot.values())
         parts.append(f"{total} bot comment{'s' * (total > 1)} ({who})")
     if plus_ones:
