@@ -18,7 +18,7 @@ from gateway.embeddings import Embedder
 from gateway.errors import ConfigError
 from gateway.lookalike import Verdict, compare_facets, facets
 from gateway.response_cache import clean_markup
-from gateway.semantic_cache import judge
+from gateway.semantic_cache import embedding_text, judge
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def load_pairs(path: Path) -> list[Pair]:
 
 def check_pairs(pairs: Sequence[Pair], embedder: Embedder, threshold: float) -> CheckReport:
     texts = [clean_markup(text) for pair in pairs for text in (pair.a, pair.b)]
-    vectors = embedder.embed(texts) if texts else None
+    vectors = embedder.embed([embedding_text(text) for text in texts]) if texts else None
     results = []
     for index, pair in enumerate(pairs):
         assert vectors is not None

@@ -22,8 +22,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
 
 # Frames that say the same thing in other words, rewritten before anything else.
 _FRAMES = (
@@ -73,8 +78,12 @@ _UNIT_SECONDS = {
     "mo": 2592000, "month": 2592000, "months": 2592000,
     "y": 31536000, "yr": 31536000, "yrs": 31536000, "year": 31536000, "years": 31536000,
 }  # fmt: skip
-# A unit word alone ("per minute", "the past week") means one of it; not the one-letter forms.
-_BARE_UNITS = {u for u in _UNIT_SECONDS if len(u) > 2}
+# A unit word alone ("per minute", "the past week") means one of it; abbreviations do not
+# count alone ("min" is as often "minimum").
+_BARE_UNITS = _word_set(
+    "millisecond second minute hour day week month year"
+    " milliseconds seconds minutes hours days weeks months years"
+)
 _ENVIRONMENTS = {
     "prod": "prod", "production": "prod", "prd": "prod",
     "staging": "staging", "stage": "staging", "stg": "staging",
@@ -95,10 +104,6 @@ _INTENTS = (
     (("how", "often"), "how often"), (("what", "time"), "when"), (("why",), "why"),
     (("when",), "when"), (("who",), "who"), (("whom",), "who"), (("where",), "where"),
 )  # fmt: skip
-
-
-def _word_set(text: str) -> frozenset[str]:
-    return frozenset(text.split())
 
 
 def _groups(text: str) -> tuple[tuple[str, ...], ...]:
@@ -214,6 +219,8 @@ class Facets:
     words: tuple[str, ...]  # content stems, synonyms folded, in order
     # (role, value) for each value between a role word (from, to, by, than) and the next one.
     roles: tuple[tuple[str, str], ...]
+    # A content stem as the question spelled it, for reasons people read.
+    spelling: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 def _clean(text: str) -> str:
@@ -296,6 +303,7 @@ def facets(text: str, *, jira_keys: Iterable[str] = ()) -> Facets:
     environments: list[str] = []
     words: list[str] = []
     roles: list[tuple[str, str]] = []
+    spelling: dict[str, str] = {}
     role = ""
     value = ""
     for token in tokens:
@@ -322,6 +330,7 @@ def facets(text: str, *, jira_keys: Iterable[str] = ()) -> Facets:
         else:
             value = _SYNONYMS.get(token) or _SYNONYMS.get(stem(token)) or stem(token)
             words.append(value)
+        spelling.setdefault(value, token)
         if role:
             roles.append((role, value))
     return Facets(
@@ -332,19 +341,21 @@ def facets(text: str, *, jira_keys: Iterable[str] = ()) -> Facets:
         environments=tuple(environments),
         words=tuple(words),
         roles=tuple(roles),
+        spelling=spelling,
     )
 
 
-def _differs(label: str, a: Iterable[str], b: Iterable[str]) -> Verdict | None:
+def _differs(
+    label: str, a: Iterable[str], b: Iterable[str], spelling: Mapping[str, str] | None = None
+) -> Verdict | None:
     """A refusal naming the first value each side has that the other lacks, if any."""
     left, right = Counter(a), Counter(b)
     if left == right:
         return None
-    only_a = [v for v in left if left[v] > right[v]]
-    only_b = [v for v in right if right[v] > left[v]]
-    return Verdict(
-        False, f"guard:{label} {only_a[0] if only_a else '—'}≠{only_b[0] if only_b else '—'}"
-    )
+    spelled = spelling or {}
+    only_a = [spelled.get(v, v) for v in left if left[v] > right[v]] or ["—"]
+    only_b = [spelled.get(v, v) for v in right if right[v] > left[v]] or ["—"]
+    return Verdict(False, f"guard:{label} {only_a[0]}≠{only_b[0]}")
 
 
 def _numbers(a: Facets, b: Facets) -> Verdict | None:
@@ -363,7 +374,8 @@ def _opposites(a: Facets, b: Facets) -> Verdict | None:
     for x, y in _OPPOSITES:
         for one, other, first, second in ((x, y, words_a, words_b), (y, x, words_a, words_b)):
             if one in first and other in second and (one not in second or other not in first):
-                return Verdict(False, f"guard:opposite {one}≠{other}")
+                spelled = _spell(a, b)
+                return Verdict(False, f"guard:opposite {spelled(one)}≠{spelled(other)}")
     return None
 
 
@@ -372,22 +384,32 @@ def _order(a: Facets, b: Facets) -> Verdict | None:
     main" / "into the release branch"), nor one shared word in different roles ("to main" /
     "from main"), and a `by` or `than` may not appear on one side only."""
     shared = _values(a) & _values(b)
+    spelled = _spell(a, b)
     for role in ("from", "to", "than", "by"):
         in_a = {w for r, w in a.roles if r == role and w in shared}
         in_b = {w for r, w in b.roles if r == role and w in shared}
         swapped = bool(in_a and in_b and not in_a & in_b)
         if swapped or (role in _STRICT_ROLES and bool(in_a) != bool(in_b)):
-            return Verdict(False, f"guard:order {role} {_first(in_a)}≠{role} {_first(in_b)}")
+            first_a, first_b = spelled(_first(in_a)), spelled(_first(in_b))
+            return Verdict(False, f"guard:order {role} {first_a}≠{role} {first_b}")
     for word in sorted(shared):
         roles_a = {r for r, w in a.roles if w == word}
         roles_b = {r for r, w in b.roles if w == word}
         if roles_a and roles_b and not roles_a & roles_b:
-            return Verdict(False, f"guard:order {_first(roles_a)} {word}≠{_first(roles_b)} {word}")
+            shown = spelled(word)
+            return Verdict(
+                False, f"guard:order {_first(roles_a)} {shown}≠{_first(roles_b)} {shown}"
+            )
     return None
 
 
 def _values(question: Facets) -> set[str]:
     return set(question.words) | {v for _, v in question.numbers} | set(question.environments)
+
+
+def _spell(a: Facets, b: Facets) -> Callable[[str], str]:
+    spelling = {**b.spelling, **a.spelling}
+    return lambda value: spelling.get(value, value)
 
 
 def _first(values: set[str]) -> str:
@@ -417,7 +439,8 @@ def _environments(a: Facets, b: Facets) -> Verdict | None:
 
 
 def _words(a: Facets, b: Facets) -> Verdict | None:
-    return _differs("word", tuple(dict.fromkeys(a.words)), tuple(dict.fromkeys(b.words)))
+    words_a, words_b = tuple(dict.fromkeys(a.words)), tuple(dict.fromkeys(b.words))
+    return _differs("word", words_a, words_b, {**b.spelling, **a.spelling})
 
 
 _CHECKS = (_question, _negation, _tense, _numbers, _environments, _opposites, _order, _words)

@@ -30,7 +30,7 @@ import redis
 from gateway import keys
 from gateway.embeddings import Embedder, Vectors, embed_within
 from gateway.lookalike import Facets, Verdict, compare_facets, facets
-from gateway.response_cache import CachedAnswer, CacheKey, ResponseCache
+from gateway.response_cache import CachedAnswer, CacheKey, ResponseCache, fold
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,12 @@ class SemanticMatch:
         return self.answer is not None
 
 
+def embedding_text(question: str) -> str:
+    """What is embedded: the question folded as the exact key folds it (case and trailing
+    punctuation change the vector, not the meaning). The guards read the question as asked."""
+    return fold(question)
+
+
 def judge(a: Facets, b: Facets, similarity: float, threshold: float) -> Verdict:
     """The decision for one candidate: the threshold first, then the guards."""
     if similarity < threshold:
@@ -115,7 +121,7 @@ class SemanticCache:
             return SemanticMatch(None, "follow_up")
         if self.responses.breaker.is_open:
             return SemanticMatch(None, "cache_unavailable")
-        vector = embed_within(self.embedder, key.question, self.embed_budget_s)
+        vector = embed_within(self.embedder, embedding_text(key.question), self.embed_budget_s)
         if vector is None:
             return SemanticMatch(None, "embedding_unavailable")
         try:
@@ -132,7 +138,7 @@ class SemanticCache:
         if key.is_follow_up or ttl_s <= 0 or self.responses.breaker.is_open:
             return False
         if vector is None:
-            vector = embed_within(self.embedder, key.question, self.embed_budget_s)
+            vector = embed_within(self.embedder, embedding_text(key.question), self.embed_budget_s)
         if vector is None:
             return False
         entry = json.dumps({"q": key.question, "d": key.digest}, separators=(",", ":"))
@@ -226,5 +232,6 @@ __all__ = [
     "Confirm",
     "SemanticCache",
     "SemanticMatch",
+    "embedding_text",
     "judge",
 ]
