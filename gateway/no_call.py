@@ -96,6 +96,8 @@ class NoCall:
 
 def no_call(text: str) -> NoCall | None:
     """A `NoCall` when `text` needs no model, else None (the text is a question)."""
+    if len(text) > 4 * MAX_NO_CALL_CHARS and len(text.strip()) > 4 * MAX_NO_CALL_CHARS:
+        return None  # far too long to be thanks, however many invisible characters it holds
     visible = _MENTION.sub(" ", _without_format_chars(text)).strip()
     if not visible:
         return NoCall("empty", show_usage=True)

@@ -31,10 +31,15 @@ TIERS = ("small", "medium", "large")  # cheapest first; gateway.engine orders ti
 
 # A question is "short" (a candidate for the small tier) up to this many characters of prose.
 SHORT_CHARS = 160
+# Cues are looked for in this many characters at the start and at the end of a long prose:
+# that is where people put the ask; the middle is context, and its length scores anyway.
+CUE_HEAD_CHARS, CUE_TAIL_CHARS = 600, 400
 # A thread this many turns deep carries enough context to need a capable reader.
 DEEP_THREAD_TURNS = 8
 # Cue families that rule out the small tier; `lookup` and `howto` are what earns it.
-HEAVY_CUES = frozenset({"why", "design", "compare", "advice", "explain", "write", "risk"})
+HEAVY_CUES = frozenset(
+    {"why", "symptom", "design", "compare", "advice", "explain", "write", "risk"}
+)
 
 OVERRIDE_REASON = "override"
 CHANNEL_MINIMUM_REASON = "channel minimum"
@@ -44,24 +49,30 @@ TASK_DEFAULT_REASON = "task default"
 
 # -- measuring a text -------------------------------------------------------------------------
 
-# One line of a pasted log: timestamps, levels, stack frames, `kubectl describe`/`get` output.
-_LOG_LINE = re.compile(
-    r"^\s*\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}"
-    r"|^\s*\[?\d{2}:\d{2}:\d{2}[.,\]\s]"
-    r"|^[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}"
-    r"|^[IWEF]\d{4} \d{2}:\d{2}"
+# One line of a pasted log, by how it starts: timestamps, stack frames, `kubectl describe` and
+# `get` output. Matched at the line's start only, so a miss costs little.
+_LOG_START = re.compile(
+    r"\s*\[?\d{4}([-/])\d{2}\1\d{2}[T ]\d{2}:\d{2}"
+    r"|\s*\[?\d{2}:\d{2}:\d{2}[.,\]\s]"
+    r"|[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}"
+    r"|[IWEF]\d{4} \d{2}:\d{2}"
+    r"|\s+at [\w$.<>/]+[(.]"
+    r"|\s*File \"[^\"]+\", line \d+"
+    r"|Traceback \(most recent call last\)"
+    r"|goroutine \d+ \[|panic: |\s+/\S+\.go:\d+"
+    r"|(?:Caused by|Exception in thread)\b|[\w.]*(?:Exception|Error): "
+    r"|\s*(?:Warning|Normal)\s+\w+\s+(?:\d+[smhd]|<unknown>)"
+    r"|\s*(?:State|Last State|Reason|Exit Code|Restart Count|Started|Finished):\s"
+    r"|[\w.-]+\s+\d+/\d+\s+\w+\s+\d+"
+    r"|\s*(?:NAME\s+(?:READY|STATUS|TYPE)|Type\s+Reason\s+Age\b)"
+    r"|\s*-{3,}(?:\s+-{3,})+\s*$"
+)
+# ...or by what it holds anywhere: a level, an access-log date, a structured level field.
+_LOG_ANYWHERE = re.compile(
+    r"\b(?:ERROR|WARN|WARNING|INFO|DEBUG|FATAL|CRITICAL|TRACE|PANIC)\b"
+    r"|\[(?:error|warn|crit|alert|emerg|notice)\]"
     r"|\[\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}"
-    r"|\b(?:ERROR|WARN|WARNING|INFO|DEBUG|FATAL|CRITICAL|TRACE|PANIC)\b"
     r"|\blevel=\w|\"(?:level|severity)\":"
-    r"|^\s+at [\w$.<>/]+[(.]"
-    r"|^\s*File \"[^\"]+\", line \d+"
-    r"|^Traceback \(most recent call last\)"
-    r"|^goroutine \d+ \[|^panic: |^\s+/\S+\.go:\d+"
-    r"|^(?:Caused by|Exception in thread)\b|^[\w.]*(?:Exception|Error): "
-    r"|^\s*(?:Warning|Normal)\s+\w+\s+(?:\d+[smhd]|<unknown>)"
-    r"|^\s*(?:State|Last State|Reason|Exit Code|Restart Count|Started|Finished):\s"
-    r"|^[\w.-]+\s+\d+/\d+\s+\w+\s+\d+"
-    r"|^NAME\s+(?:READY|STATUS|TYPE)"
 )
 # One line of pasted code, config or shell (matched from the line's start).
 _CODE_LINE = re.compile(
@@ -72,6 +83,7 @@ _CODE_LINE = re.compile(
     r"|ENTRYPOINT |\$ |kubectl |helm |terraform |aws |gcloud |docker |curl |psql )"
     r"|.*[{};]\s*$"
     r"|\s{2,}[\w.\"-]+:(?:\s|$)"
+    r"|[\w.-]+:\s{2,}\S"
     r"|\s*[\w.\[\]\"-]+\s*=\s*\S"
 )
 # A bare word after an opening fence is its language, not content.
@@ -80,21 +92,32 @@ _LANG_TAG = re.compile(r"[A-Za-z+#-]{1,15}")
 # full of "ERROR" and "failed" says nothing about what the person asks. Each family lists its
 # alternatives separated by " | " or line ends; every alternative starts at a word boundary.
 _CUE_WORDS = {
+    # Asking for a diagnosis or a review.
     "why": r"""
         why\b | root[- ]?cause | rca\b | debug | diagnos | troubleshoot | investigat
         what(?:'s| is| was) (?:going on|wrong|happening) | what gives\b | what happened\b
-        make sense of\b | figure out\b | cause[ds]?\b | fix(?:ing)?\b | stuck\b | broken\b
-        keeps? (?:\w+ing|timing out)\b | not working\b | breaks?\b | hang(?:s|ing)\b | leak
-        \w+n't (?:work|help|start|connect|fix|run|load|resolve) | fail(?:s|ing|ed|ures?)\b
-        bugs?\b | real (?:one|error|problem|issue|cause)\b | same (?:error|thing|problem)s?\b
+        what changed\b | caus(?:e|es|ing)\b | make sense of\b | figure out\b | fix(?:ing)?\b
+        real (?:one|error|problem|issue|cause)\b | bugs?\b
+        (?:review|check|audit) (?:this|these|that|my|our)\b
+        find (?:the |out )?(?:leak|cause|culprit|problem|issue|bottleneck|source)
         where (?:do|should) (?:i|we) (?:look|start) | what should (?:i|we) (?:look at|check)
-        still (?:failing|broken|happening|seeing|getting|down|slow) | errors?\b | flak
-        exceptions?\b | slow(?:er|ness)?\b | spik(?:e|es|ing)\b | tim(?:es|ing) out\b
-        degraded\b | regression\b
+    """,
+    # Describing a problem: worth a capable reader, less so than being asked why. Symptoms
+    # also appear in text to be written ("draft an update: elevated errors…").
+    "symptom": r"""
+        keeps? (?:\w+ing|timing out)\b | \w+n't (?:work|help|start|connect|fix|run|load)
+        not working\b | stuck\b | broken\b | breaks?\b | fail(?:s|ing|ed|ures?)\b | leak
+        hang(?:s|ing)\b | same (?:error|thing|problem)s?\b | errors?\b | exceptions?\b
+        still (?:failing|broken|happening|seeing|getting|down|slow) | slow(?:er|ness)?\b
+        spik(?:e|es|ing)\b | flak | tim(?:es|ing) out\b | degraded\b | regression\b
+        caused by\b | crash(?:es|ed|ing)?\b | (?:jump|doubl|tripl|surg)(?:ed|es|ing)\b
+        [45]\d\ds\b | intermittent | random(?:ly)?\b | sporadic | race condition | deadlock
+        (?:high|elevated|increased|rising) (?:\w+ ){0,2}\w*(?:cpu|memory|latency|load|iops)\b
+        (?:high|elevated|increased|rising) (?:\w+ ){0,2}(?:disk|traffic|errors?|cost|bill|lag)\b
     """,
     "design": r"""
-        design | architect | trade-?offs?\b | strateg | plan(?:s|ned|ning)?\b | rfc\b
-        migrat(?:e|ing)\b | pros and cons\b | approach(?:es)?\b | long[- ]term\b | evaluat
+        design | architect | trade-?offs?\b | strateg | (?<!terraform )plan(?:s|ned|ning)?\b
+        rfc\b | migrat(?:e|ing)\b | pros and cons\b | approach(?:es)?\b | long[- ]term\b | evaluat
         multi-region\b | disaster recovery\b | rpo\b | rto\b
     """,
     "compare": r"""
@@ -102,11 +125,12 @@ _CUE_WORDS = {
         alternatives?\b
     """,
     "advice": r"""
-        recommend | suggest | advi[cs]e | best\b | sensible\b | ideal\b | optimal | should\b
+        recommend | suggest | advi[cs]e | best\b | sensible\b | ideal\b | optimal
+        (?<!what )should\b
         good (?:\w+ )?(?:idea|way|approach|strategy|practice|pattern|default)s?\b
         is it (?:safe|ok|okay|fine|worth|bad|wise) | safe to\b | safer\b | safely\b | worth\b
         ideas?\b | thoughts\b | opinion | siz(?:e|ing)\b | tun(?:e|ing)\b | optimi[sz]
-        improve | review\b | risks?\b | risky\b | blast radius\b | any reason\b | gotchas?\b
+        improve | risks?\b | risky\b | blast radius\b | any reason\b | gotchas?\b
         what (?:would|do) you\b | enough\b
     """,
     "explain": r"""
@@ -123,7 +147,8 @@ _CUE_WORDS = {
         data loss\b | los(?:e|ing) data\b | outage | incident | sev ?[0-3]\b | security\b
         breach | leak(?:ed)?\b | compromis | cve-\d | migrat | upgrad | rollback | revert
         roll(?:ing)? back\b | downtime\b | cut ?over\b | customer data\b | pii\b | gdpr\b
-        root account\b | encrypt
+        root account\b | encrypt | iam\b | access denied\b | pvcs?\b | persistent ?volume
+        statefulsets?\b | without (?:breaking|losing|dropping|disrupting|downtime|restarting)
     """,
 }
 # "what's the <thing>", "what is our <adjective> <thing>": asking for a fact.
@@ -153,11 +178,18 @@ _STARTERS = {
 
 
 def _alternatives(block: str) -> str:
-    return "|".join(
+    """The alternatives of a block as one regex; each must be a whole regex on its own, so a
+    group split across two lines fails here, at import, instead of matching everything."""
+    alternatives = [
         alternative.strip()
         for line in block.strip().splitlines()
         for alternative in line.split(" | ")
-    )
+    ]
+    for alternative in alternatives:
+        if not alternative:
+            raise ValueError(f"an empty alternative in {block!r}")
+        re.compile(alternative)
+    return "|".join(alternatives)
 
 
 _CUES = {
@@ -167,6 +199,7 @@ _CUES = {
         for name, words in _STARTERS.items()
     },
 }
+_LONG_TEXT_CUES = {name: pattern for name, pattern in _CUES.items() if name not in _STARTERS}
 _QUESTION_MARKS = re.compile(r"\?+")
 _NUMBERED_ITEM = re.compile(r"(?:^|\s)\(?[1-9][.)]\s+[a-z]")
 _ASKING_CLAUSE = re.compile(
@@ -216,8 +249,15 @@ def measure_text(text: str) -> TextShape:
         numbered if numbered >= 2 else 0,
         len(_ASKING_CLAUSE.findall(lowered)),
     )
-    cues = frozenset(name for name, pattern in _CUES.items() if pattern.search(lowered))
-    return TextShape(len(text), len(prose), log_lines, code_lines, parts, cues)
+    return TextShape(len(text), len(prose), log_lines, code_lines, parts, _cues(lowered))
+
+
+def _cues(lowered: str) -> frozenset[str]:
+    if len(lowered) > CUE_HEAD_CHARS + CUE_TAIL_CHARS:
+        lowered = f"{lowered[:CUE_HEAD_CHARS]} … {lowered[-CUE_TAIL_CHARS:]}"
+    # Lookups and how-tos only ever matter for a short question.
+    families = _CUES if len(lowered) <= SHORT_CHARS else _LONG_TEXT_CUES
+    return frozenset(name for name, pattern in families.items() if pattern.search(lowered))
 
 
 def _split_lines(text: str) -> tuple[str, int, int]:
@@ -236,7 +276,7 @@ def _split_lines(text: str) -> tuple[str, int, int]:
                 continue
             if fenced and n and _LANG_TAG.fullmatch(segment.strip()):
                 continue
-            if _LOG_LINE.search(segment):
+            if _LOG_START.match(segment) or _LOG_ANYWHERE.search(segment):
                 log_lines += 1
             elif fenced or _CODE_LINE.match(segment):
                 code_lines += 1
@@ -297,6 +337,7 @@ SIGNALS: tuple[Signal, ...] = (
     Signal("two_questions", lambda s: s.question.parts == 2, 1, "two questions"),
     Signal("design", lambda s: "design" in s.question.cues, 3, "design / trade-off"),
     Signal("why", lambda s: "why" in s.question.cues, 2, "why"),
+    Signal("symptom", lambda s: "symptom" in s.question.cues, 1, "symptom"),
     Signal("compare", lambda s: "compare" in s.question.cues, 1, "comparison"),
     Signal("advice", lambda s: "advice" in s.question.cues, 1, "advice"),
     Signal("explain", lambda s: "explain" in s.question.cues, 1, "explain"),
