@@ -4,8 +4,10 @@ engineer would want answered by which model: small only for plain lookups and ho
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +24,8 @@ from gateway.router import (
     unavailable_tiers,
 )
 from gateway.types import Route
+
+EVAL_QUESTIONS = Path(__file__).resolve().parents[2] / "bench" / "eval" / "questions.jsonl"
 
 HIKARI_LOG = """\
 2026-11-18 14:02:11.482  WARN 1 --- [http-nio-8080-exec-7] com.zaxxer.hikari.pool.HikariPool : \
@@ -535,3 +539,27 @@ def test_a_cue_block_with_a_group_split_across_lines_fails_at_import() -> None:
         router._alternatives("a(?:b\n|c)")
     with pytest.raises(ValueError, match="empty"):
         router._alternatives("a |  | b")
+
+
+def _eval_questions() -> list[dict[str, str]]:
+    return [json.loads(line) for line in EVAL_QUESTIONS.read_text().splitlines()]
+
+
+def test_the_eval_questions_keep_their_documented_format() -> None:
+    questions = _eval_questions()
+    assert len(questions) >= 60
+    assert len({q["id"] for q in questions}) == len(questions)
+    for q in questions:
+        assert set(q) == {"id", "question", "difficulty", "expected_tier", "notes"}, q["id"]
+        assert q["difficulty"] in ("easy", "medium", "hard"), q["id"]
+        assert q["expected_tier"] in TIERS, q["id"]
+        assert 0 < len(q["question"]) < 4000, q["id"]
+
+
+def test_no_eval_question_that_needs_more_goes_to_the_small_tier() -> None:
+    sent_small = [
+        q["id"]
+        for q in _eval_questions()
+        if q["expected_tier"] != "small" and _ask(q["question"]).tier == "small"
+    ]
+    assert sent_small == []
