@@ -15,8 +15,8 @@ with its reason:
   `END` line (or the end of a truncated paste) is one secret. `BEGIN ENCRYPTED PRIVATE KEY`
   (PKCS#8) is not in its list.
 - JWT: its regex ends lazily before the signature, which would stay visible.
-- Slack: its token regex wants digit-only segments; app-level `xapp-` tokens, rotating `xoxe.`
-  tokens and tokens with letters in a segment are missed.
+- Slack: its token regex wants digit-only segments; app-level `xapp-` tokens, refresh tokens
+  (`xoxe-`) and tokens with letters in a segment are missed.
 - GitHub fine-grained tokens (`github_pat_…`) and Vault tokens (`hvs.`, `hvb.`, legacy `s.`)
   have no plugin.
 - URL passwords: its pattern wants a user name and no sub-delimiters, so `redis://:pw@host`
@@ -28,14 +28,17 @@ with its reason:
   knows no `token`. Pairs here take one value (quoted, or up to a separator), skip keys that
   name metadata (`token_url`, `password_file`, `max_tokens`) and values that are references
   (`${X}`, `os.environ[…]`, paths); spaced prose (`password: it expired`) is left alone.
-  CLI flags (`--password x`, `mysql -px`), `Authorization:` / `Bearer` values and XML elements
-  are added.
+  Added: CLI flags (`--password x`, `mysql -px`, `curl -u user:x`, `docker login -p x`),
+  `Authorization:` / `Bearer` values, XML elements (also as Slack escapes them), and
+  environment lists that put the name and the value in two fields (Kubernetes, ECS).
 - High-entropy strings are taken only right after a secret word (`my token is …`): the
   plugins' limits are for long strings, so the limit scales down with length.
 """
 
 from __future__ import annotations
 
+import bisect
+import functools
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -114,10 +117,10 @@ class _Hit:
 
 @dataclass(frozen=True)
 class _Pattern:
-    """A regex whose `group` is a secret. Case-insensitive regexes are slow on a 40 kB paste,
-    so they run only when one of their `triggers` is in the lower-cased text; the others start
-    with a literal, which the regex engine finds fast. Values found next to a word (`generic`)
-    may be references (`${DB_PASSWORD}`) and are checked."""
+    """A regex whose `group` is a secret. Slow regexes (case-insensitive ones, or those that
+    scan a line for a flag) run only when one of their `triggers` is in the lower-cased text;
+    the others start with a literal, which the regex engine finds fast. Values found next to
+    a word (`generic`) may be references (`${DB_PASSWORD}`) and are checked."""
 
     regex: re.Pattern[str]
     finding: Finding
@@ -207,22 +210,27 @@ _GAP_PATTERNS = [
     # Short flags that carry a password: `mysql -pSECRET`, `curl -u user:SECRET`,
     # `docker login -p SECRET` (long flags such as `--password` are key/value pairs).
     _Pattern(
-        re.compile(r"mysql(?<!\wmysql)(?:dump|admin|sh)?\b[^\n]*?[ \t]-p([^\s-]\S*)"),
+        re.compile(r"mysql(?<!\wmysql)(?:dump|admin|sh)?\b[^\n]{0,200}?[ \t]-p([^\s-]\S*)"),
         PASSWORD,
+        ("-p",),
         group=1,
         rank=2,
         generic=True,
     ),
     _Pattern(
-        re.compile(r"curl(?<!\wcurl)\b[^\n]*?[ \t](?:-u|--user)[ \t]*[\"']?[^\s:\"']*:([^\s\"']+)"),
+        re.compile(
+            r"curl(?<!\wcurl)\b[^\n]{0,200}?[ \t](?:-u|--user)[ \t]*[\"']?[^\s:\"']*:([^\s\"']+)"
+        ),
         PASSWORD,
+        ("curl",),
         group=1,
         rank=2,
         generic=True,
     ),
     _Pattern(
-        re.compile(r"login(?<!\wlogin)\b[^\n]*?[ \t]-p[ \t]+[\"']?([^\s\"'-][^\s\"']*)"),
+        re.compile(r"login(?<!\wlogin)\b[^\n]{0,200}?[ \t]-p[ \t]+[\"']?([^\s\"'-][^\s\"']*)"),
         PASSWORD,
+        ("-p",),
         group=1,
         rank=2,
         generic=True,
@@ -266,18 +274,29 @@ def _jwt_hits(text: str, _lower: str) -> Iterator[_Hit]:
 def _private_key_hits(text: str, _lower: str) -> Iterator[_Hit]:
     if "PRIVATE KEY" not in text and "PuTTY" not in text:
         return
-    for regex in (*PrivateKeyDetector.denylist, _KEY_HEADER):
-        for match in regex.finditer(text):
-            start = match.start()
-            start -= 5 if text[max(0, start - 5) : start] == "-----" else 0
-            end_line = _KEY_END.search(text, match.end())
-            next_key = _KEY_NEXT_BEGIN.search(text, match.end())
-            if end_line and (next_key is None or end_line.start() < next_key.start()):
-                end = end_line.end()
-            else:
-                body = _KEY_BODY.match(text, match.end())
-                end = body.end() if body else match.end()
-            yield _Hit(start, end, 0, PRIVATE_KEY)
+    headers = sorted(
+        (m for regex in (*PrivateKeyDetector.denylist, _KEY_HEADER) for m in regex.finditer(text)),
+        key=lambda m: m.start(),
+    )
+    # Every END and BEGIN line found once, so that many headers cost no more than one.
+    ends = list(_KEY_END.finditer(text))
+    end_starts = [m.start() for m in ends]
+    begins = [m.start() for m in _KEY_NEXT_BEGIN.finditer(text)]
+    covered = 0
+    for header in headers:
+        begin = header.start()
+        if begin < covered:
+            continue
+        start = begin - 5 if text[max(0, begin - 5) : begin] == "-----" else begin
+        at = bisect.bisect_left(end_starts, header.end())
+        after = bisect.bisect_left(begins, header.end())
+        next_key = begins[after] if after < len(begins) else len(text)
+        if at < len(ends) and end_starts[at] < next_key:
+            covered = ends[at].end()
+        else:  # a truncated paste
+            body = _KEY_BODY.match(text, header.end())
+            covered = body.end() if body else header.end()
+        yield _Hit(start, covered, 0, PRIVATE_KEY)
 
 
 def _aws_pair_hits(text: str, _lower: str) -> Iterator[_Hit]:
@@ -375,6 +394,7 @@ def _looks_random(value: str) -> bool:
     return plugin.calculate_shannon_entropy(part) >= limit
 
 
+@functools.lru_cache(maxsize=1024)  # logs repeat their keys (`input_tokens`, `password`)
 def _key_finding(key: str) -> Finding | None:
     """The finding a key names, or None when it is not a secret's name (`secretary`,
     `max_tokens`, `token_url`, `password_file`)."""

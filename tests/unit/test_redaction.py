@@ -274,6 +274,22 @@ def test_an_aws_secret_key_next_to_its_key_id_is_found_without_a_keyword() -> No
     )
 
 
+def test_a_truncated_key_ends_where_the_next_block_begins() -> None:
+    certificate = (
+        "-----BEGIN CERTIFICATE-----\nMIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUF\n"
+        "-----END CERTIFICATE-----"
+    )
+    text = f"-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAEXAMPLEEXAMPLE\n{certificate}"
+    assert redact(text).text == f"[redacted private key]\n{certificate}"
+
+
+def test_two_keys_are_two_placeholders() -> None:
+    text = f"{PRIVATE_KEY}\nand the other one:\n{OPENSSH_KEY}"
+    result = redact(text)
+    assert result.text == "[redacted private key]\nand the other one:\n[redacted private key]"
+    assert len(result.findings) == 2
+
+
 def test_findings_name_what_was_removed_for_people_and_for_counting() -> None:
     result = redact(f"{AWS_KEY_ID} {AWS_SECRET} and another {AWS_KEY_ID[:-1]}Z")
     assert result.findings == (
