@@ -285,7 +285,7 @@ def _pieces(section: Section, window_tokens: int) -> Iterable[Section]:
 
 def _overlap(window: list[Section], overlap_tokens: int) -> list[Section]:
     """The trailing sections of a window that fit in `overlap_tokens`; when even the last one
-    does not, the last lines of it that do."""
+    does not, the end of it that does: its last lines, else its last words after an `…`."""
     tail: list[Section] = []
     for piece in reversed(window):
         if _cost([piece, *tail]) > overlap_tokens:
@@ -293,12 +293,27 @@ def _overlap(window: list[Section], overlap_tokens: int) -> list[Section]:
         tail.insert(0, piece)
     if tail or overlap_tokens <= _SEPARATOR_TOKENS:
         return tail
-    lines: list[str] = []
-    for line in reversed(window[-1].text.split("\n")):
-        if estimate_tokens("\n".join([line, *lines])) + _SEPARATOR_TOKENS > overlap_tokens:
+    budget_chars = (overlap_tokens - _SEPARATOR_TOKENS) * CHARS_PER_TOKEN
+    lines = window[-1].text.split("\n")
+    kept = _fitting_from_end(lines, budget_chars)
+    if kept:
+        end = "\n".join(lines[-kept:])
+    else:
+        words = lines[-1].split(" ")
+        kept = _fitting_from_end(words, budget_chars - 1)
+        end = "…" + " ".join(words[-kept:]) if kept else ""
+    return [Section(f"{window[-1].id}~tail", end)] if end else []
+
+
+def _fitting_from_end(items: Sequence[str], budget_chars: int) -> int:
+    """How many of the last `items`, joined by one character each, fit in `budget_chars`."""
+    used, count = -1, 0
+    for item in reversed(items):
+        if used + 1 + len(item) > budget_chars:
             break
-        lines.insert(0, line)
-    return [Section(f"{window[-1].id}~tail", "\n".join(lines))] if lines else []
+        used += 1 + len(item)
+        count += 1
+    return count
 
 
 def _window(pieces: Sequence[Section]) -> Window:

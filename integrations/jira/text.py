@@ -185,17 +185,18 @@ def _when(at: datetime) -> str:
 
 
 def _change_line(change: Change) -> str:
-    """`[…] Bob Byrne changed status: To Do → In Progress; assignee: (none) → Bob Byrne`."""
+    """`[…] Bob Byrne changed status: To Do → In Progress; changed assignee: … → Bob Byrne`.
+    A description edit is named, not quoted: its text is the document's first section."""
     parts = []
     for item in change.items:
         if item.field.lower() in ("description", "comment"):
             parts.append(f"edited the {item.field.lower()}")
         else:
-            parts.append(f"{item.field}: {item.old or '(none)'} → {item.new or '(none)'}")
+            parts.append(f"changed {item.field}: {item.old or '(none)'} → {item.new or '(none)'}")
     if not parts:
         return ""
     who = change.author.display_name if change.author else "Jira"
-    return f"{_stamp(change.created)} {who} changed {'; '.join(parts)}"
+    return f"{_stamp(change.created)} {who} {'; '.join(parts)}"
 
 
 def _header(issue: Issue) -> str:
@@ -210,8 +211,9 @@ def _header(issue: Issue) -> str:
             f"{issue.key}: {issue.summary}",
             f"{issue.issue_type} · {issue.status} · priority {issue.priority}",
             " · ".join(people),
-            f"Created {issue.created:%Y-%m-%d %H:%M}, updated {issue.updated:%Y-%m-%d %H:%M}"
-            " (times UTC)",
+            # Not `updated`: the bot's own comment moves it, and the summary must not go stale
+            # (and be paid for again) because of itself.
+            f"Created {issue.created:%Y-%m-%d %H:%M} (times UTC)",
         ]
     )
 

@@ -25,6 +25,7 @@ FORBIDDEN = {
     },
     "bot": {"workers", "sandbox"},
     "workers": {"bot", "sandbox"},
+    "integrations": {"bot", "workers", "sandbox"},
     "prompts": {"bot", "workers", "slack_sdk", "slack_bolt", "rq"},
 }
 
