@@ -61,6 +61,18 @@ def _unit_rows(rows: Any) -> Vectors:
     return unit
 
 
+def _import_wordllama() -> Any:
+    """Importing wordllama takes ~0.25 s (only a process that embeds pays it) and calls
+    `logging.basicConfig(level=INFO)`: the process's own logging set-up is put back."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    import wordllama
+
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    return wordllama
+
+
 class WordLlamaEmbedder:
     """The `wordllama` wheel's own weights (`WordLlama.load()` alone would look in the wrong
     folder and try the network)."""
@@ -78,8 +90,7 @@ class WordLlamaEmbedder:
     def warm(self) -> None:
         with self._lock:
             if self._model is None:
-                # Importing wordllama takes ~0.25 s: only a process that embeds pays it.
-                import wordllama
+                wordllama = _import_wordllama()
 
                 self._model = wordllama.WordLlama.load(
                     cache_dir=Path(wordllama.__file__).parent,
