@@ -185,6 +185,33 @@ class Settings(BaseSettings):
     embedding_dimensions: Literal[64, 128, 256, 512, 1024] = 256
     embedding_timeout_s: PositiveSeconds = 0.2
 
+    # Response caches (cache Redis). Its client gives up after this long: a slow or dead
+    # cache is a miss, never a wait.
+    cache_redis_timeout_s: PositiveSeconds = 0.25
+    # How long an answer is reused, per task (seconds); 0 turns the cache off for that task.
+    cache_ttl_ask_s: Annotated[int, Field(ge=0)] = 86_400
+    cache_ttl_thread_s: Annotated[int, Field(ge=0)] = 3_600
+    cache_ttl_dm_s: Annotated[int, Field(ge=0)] = 3_600
+    # Questions about the present ("who is on call now?", "is X down?", "today") are kept
+    # this long at most; 0: never cached.
+    cache_ttl_present_s: Annotated[int, Field(ge=0)] = 60
+    # The semantic cache (top-level questions only): on or off; the similarity a stored
+    # question needs before the look-alike guards judge it; how many recent questions each
+    # scope keeps; and the optional smallest-tier "same answer? yes/no" check of a candidate
+    # (auto: on when a real model is configured).
+    semantic_cache: bool = False
+    semantic_threshold: Annotated[float, Field(gt=0, le=1)] = 0.85
+    semantic_capacity: Annotated[int, Field(gt=0, le=100_000)] = 2_000
+    semantic_confirm: Literal["auto", "on", "off"] = "auto"
+    # Embeddings for the semantic cache: wordllama (embedded, no service), bedrock (Titan Text
+    # Embeddings V2) or ec2 (the server's /v1/embeddings); the model (default per backend),
+    # dimensions (wordllama: up to 256; Titan: 256, 512 or 1024), and the longest wait before
+    # the cache skips the request.
+    embedding_backend: Literal["wordllama", "bedrock", "ec2"] = "wordllama"
+    embedding_model: str | None = None
+    embedding_dimensions: Annotated[int, Field(ge=64, le=1024, multiple_of=64)] = 256
+    embedding_timeout_s: PositiveSeconds = 0.2
+
     # Cost engine: prices, ledger, budgets, the EC2 instance, the /llm-cost report.
     # A JSON price file of your own (negotiated prices); it extends the packaged catalog.
     pricing_file: Path | None = None
