@@ -31,6 +31,12 @@ REFUSED = ":no_entry: {reason}"
 NOTICE = ":information_source: {text}"
 JOB_FAILED = ":warning: Sorry, I couldn't finish this answer: {reason} (error id `{error_id}`)"
 UNEXPECTED = "something went wrong on my side"
+# {what}: the labels of gateway.redaction's findings, e.g. "an AWS access key and a Slack
+# token"; {them}: "it" or "them".
+SECRETS_REMOVED = (
+    ":lock: I removed {what} from your message before passing it on. Rotate {them} now: "
+    "anything pasted into Slack should be treated as exposed."
+)
 JIRA_NOT_VISIBLE = "{key} was not found, or I can't see it."
 JIRA_PROJECT_NOT_ALLOWED = "I'm not allowed to read Jira project {project}. I can read: {allowed}."
 JIRA_UNAVAILABLE = "Jira isn't answering right now. Try again in a few minutes."
@@ -87,6 +93,7 @@ __all__ = [
     "REFUSED",
     "ROOT_MESSAGE",
     "ROOT_QUOTE_CHARS",
+    "SECRETS_REMOVED",
     "UNEXPECTED",
     "root_message",
     "usd",

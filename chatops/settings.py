@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     slack_stream_flush_s: PositiveSeconds = 0.5
     # A question longer than this (~4k tokens; pasted logs included) is refused with a message.
     max_question_chars: Annotated[int, Field(gt=0)] = 16_000
+    # Slack workspace (team) ids, comma-separated, whose messages are NOT redacted before they
+    # are queued, cached, quoted, logged or sent to a model; empty: redacted in every workspace.
+    secret_redaction_off_teams: str = ""
     # How long a thread's history read from Slack is reused (`conversations.replies` is
     # rate-limited hard for some apps).
     thread_cache_ttl_s: Annotated[int, Field(gt=0)] = 600
@@ -179,32 +182,6 @@ class Settings(BaseSettings):
     semantic_confirm: Literal["auto", "on", "off"] = "auto"
     # Embeddings for the semantic cache: wordllama (embedded, no service), bedrock (Titan Text
     # Embeddings V2) or ec2 (the server's /v1/embeddings); the model (default per backend),
-    # dimensions, and the longest wait before the cache skips the request.
-    embedding_backend: Literal["wordllama", "bedrock", "ec2"] = "wordllama"
-    embedding_model: str | None = None
-    embedding_dimensions: Literal[64, 128, 256, 512, 1024] = 256
-    embedding_timeout_s: PositiveSeconds = 0.2
-
-    # Response caches (cache Redis). Its client gives up after this long: a slow or dead
-    # cache is a miss, never a wait.
-    cache_redis_timeout_s: PositiveSeconds = 0.25
-    # How long an answer is reused, per task (seconds); 0 turns the cache off for that task.
-    cache_ttl_ask_s: Annotated[int, Field(ge=0)] = 86_400
-    cache_ttl_thread_s: Annotated[int, Field(ge=0)] = 3_600
-    cache_ttl_dm_s: Annotated[int, Field(ge=0)] = 3_600
-    # Questions about the present ("who is on call now?", "is X down?", "today") are kept
-    # this long at most; 0: never cached.
-    cache_ttl_present_s: Annotated[int, Field(ge=0)] = 60
-    # The semantic cache (top-level questions only): on or off; the similarity a stored
-    # question needs before the look-alike guards judge it; how many recent questions each
-    # scope keeps; and the optional smallest-tier "same answer? yes/no" check of a candidate
-    # (auto: on when a real model is configured).
-    semantic_cache: bool = False
-    semantic_threshold: Annotated[float, Field(gt=0, le=1)] = 0.85
-    semantic_capacity: Annotated[int, Field(gt=0, le=100_000)] = 2_000
-    semantic_confirm: Literal["auto", "on", "off"] = "auto"
-    # Embeddings for the semantic cache: wordllama (embedded, no service), bedrock (Titan Text
-    # Embeddings V2) or ec2 (the server's /v1/embeddings); the model (default per backend),
     # dimensions (wordllama: up to 256; Titan: 256, 512 or 1024), and the longest wait before
     # the cache skips the request.
     embedding_backend: Literal["wordllama", "bedrock", "ec2"] = "wordllama"
@@ -220,6 +197,9 @@ class Settings(BaseSettings):
     budget_user_daily_micro_usd: Annotated[int, Field(ge=0)] = 0
     budget_channel_daily_micro_usd: Annotated[int, Field(ge=0)] = 0
     budget_workspace_daily_micro_usd: Annotated[int, Field(ge=0)] = 0
+    # What one call on a model with no per-token price (missing from the price list) counts
+    # against budgets, reserved and settled: unpriced spend must not escape the caps.
+    budget_unpriced_call_micro_usd: Annotated[int, Field(ge=0)] = 50_000
     # The self-hosted model's instance and when it runs: "always", or days and UTC hours
     # such as "mon-fri 07-19".
     ec2_instance_type: str = "g5.xlarge"

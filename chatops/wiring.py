@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import redis
 from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from chatops.settings import Settings
 from gateway import Gateway, Route
 from gateway.backends import BACKENDS
 from gateway.budgets import Budgets
+from gateway.call_journal import CallJournal
 from gateway.engine import CostEngine
 from gateway.ledger import Ledger
 from gateway.pricing import PriceCatalog
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+# A call's lease in the journal outlasts the longest silence a live stream may have.
+CALL_LEASE_MARGIN_S = 10.0
+SLACK_RATE_LIMIT_RETRIES = 3
 
 
 def build_gateway(settings: Settings, only_backend: str | None = None) -> Gateway:
@@ -30,10 +35,25 @@ def build_gateway(settings: Settings, only_backend: str | None = None) -> Gatewa
     return Gateway(backends, tiers)
 
 
-def build_slack_client(settings: Settings) -> WebClient:
-    """The Web API client of the bot and the workers (`SLACK_API_URL` points it elsewhere)."""
+def build_slack_client(settings: Settings, *, wait_on_rate_limit: bool = True) -> WebClient:
+    """The Web API client of the bot and the workers (`SLACK_API_URL` points it elsewhere).
+
+    A 429 is waited out (`Retry-After`) and retried; connection errors are not retried, since
+    Slack may have posted a message whose answer was lost, and a blind retry would post it
+    twice. The streaming reply uses a client with `wait_on_rate_limit=False`: it defers its
+    flushes itself rather than block the model's stream.
+    """
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    return WebClient(token=token, base_url=settings.slack_api_url or DEFAULT_SLACK_API_URL)
+    handlers = (
+        [RateLimitErrorRetryHandler(max_retry_count=SLACK_RATE_LIMIT_RETRIES)]
+        if wait_on_rate_limit
+        else []
+    )
+    return WebClient(
+        token=token,
+        base_url=settings.slack_api_url or DEFAULT_SLACK_API_URL,
+        retry_handlers=handlers,
+    )
 
 
 def build_engine(settings: Settings, queue_redis: redis.Redis) -> CostEngine:
@@ -43,8 +63,10 @@ def build_engine(settings: Settings, queue_redis: redis.Redis) -> CostEngine:
         build_gateway(settings),
         PriceCatalog.load(settings.pricing_file),
         Ledger(queue_redis, retention_days=settings.ledger_retention_days),
+        CallJournal(queue_redis, settings.model_read_timeout_s + CALL_LEASE_MARGIN_S),
         levers=settings.lever_set,
         budgets=Budgets(queue_redis, caps) if any(caps.in_scope_order()) else None,
+        unpriced_call_micro_usd=settings.budget_unpriced_call_micro_usd,
     )
 
 

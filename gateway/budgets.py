@@ -136,16 +136,26 @@ class Budgets:
             )
         return Reservation(user, channel, workspace, amount_micro_usd, period_keys, expire_at)
 
-    def settle(self, reservation: Reservation, actual_micro_usd: int) -> None:
+    def settle(
+        self,
+        reservation: Reservation,
+        actual_micro_usd: int,
+        pipe: redis.client.Pipeline | None = None,
+    ) -> None:
         """Replace the reserved amount by the actual cost; 0 refunds a call that failed.
 
         Never refused: the money is already spent, even if the call cost more than reserved.
+        With `pipe`, the settlement is queued there, to run in the caller's transaction.
         """
         if actual_micro_usd < 0:
             raise ValueError(f"an actual cost cannot be negative ({actual_micro_usd})")
         difference = actual_micro_usd - reservation.amount_micro_usd
         if difference:
-            self._run(reservation.period_keys, difference, (0, 0, 0), reservation.expire_at)
+            self._script(
+                keys=list(reservation.period_keys),
+                args=[difference, 0, 0, 0, reservation.expire_at],
+                client=pipe,
+            )
 
     def choose_tier(
         self,

@@ -6,11 +6,14 @@
     ├── ConfigError                   stop: a setting is missing or invalid
     ├── FallbackError                 try the next route of the tier
     │   ├── ThrottledError            the provider said slow down (429, throttlingException)
-    │   └── BackendUnavailableError   5xx, refused connection, timeout before the first token
+    │   ├── BackendUnavailableError   5xx, refused connection, timeout before the first token
+    │   └── RouteMisconfiguredError   access denied, model not found, bad API key: the route's
+    │                                 set-up is wrong, not the request
     ├── RetryableError                retry the job later
     │   ├── StreamInterruptedError    the stream broke after its first token
     │   └── AllRoutesFailedError      every route of the tier fell back
     └── UserFacingError               tell the person; retrying will not help
+        ├── ModelsMisconfiguredError  every route failed for set-up reasons: tell the admins
         ├── RequestRejectedError      the provider refused the request (4xx validation)
         ├── InputTooLargeError        the question or document is too long
         ├── OptionError               an unknown option or value at the start of a request
@@ -66,6 +69,10 @@ class BackendUnavailableError(FallbackError):
     public_message = "The model service is unavailable."
 
 
+class RouteMisconfiguredError(FallbackError):
+    public_message = "A model is not set up correctly (access denied or not found)."
+
+
 class RetryableError(ChatOpsError):
     public_message = "The answer could not be finished; it will be retried."
 
@@ -90,6 +97,19 @@ class AllRoutesFailedError(RetryableError):
 
 class UserFacingError(ChatOpsError):
     pass
+
+
+class ModelsMisconfiguredError(UserFacingError):
+    """Every route of the tier was refused for set-up reasons; retrying the job cannot help."""
+
+    public_message = (
+        "The models I am configured to use refused to serve me (access denied or model not"
+        " found). This is a configuration problem: please tell the bot's admins."
+    )
+
+    def __init__(self, detail: str, *, failovers: tuple[Failover, ...]) -> None:
+        super().__init__(detail)
+        self.failovers = failovers
 
 
 class RequestRejectedError(UserFacingError):
@@ -152,9 +172,11 @@ __all__ = [
     "FallbackError",
     "InputTooLargeError",
     "LeaderLostError",
+    "ModelsMisconfiguredError",
     "OptionError",
     "RequestRejectedError",
     "RetryableError",
+    "RouteMisconfiguredError",
     "StreamInterruptedError",
     "ThrottledError",
     "UserFacingError",

@@ -1,9 +1,14 @@
 """`Gateway.complete`: run a request on its tier's routes, streaming deltas to the caller.
 
-Before the first token, a `FallbackError` (throttling, 5xx, refused connection) moves the
-request to the tier's next route, and the result records it. After the first token a failure
-is reported as `StreamInterruptedError` — never silently restarted on another model, which would
-show the person two different answers glued together.
+Before the first token, a `FallbackError` (throttling, 5xx, refused connection, a route whose
+set-up is wrong) moves the request to the tier's next route, and the result records it. After
+the first token a failure is reported as `StreamInterruptedError` — never silently restarted on
+another model, which would show the person two different answers glued together. When every
+route failed only because of its set-up, retrying cannot help: `ModelsMisconfiguredError`.
+
+A caller that must account for a call however it ends passes a `CallProgress`: the gateway keeps
+the route it is on and the text produced so far there, and closes the backend's stream on any
+exception (the caller's own callback included), so no connection is left streaming.
 """
 
 from __future__ import annotations
@@ -11,17 +16,20 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import closing
 
 from gateway.errors import (
     AllRoutesFailedError,
     ChatOpsError,
     ConfigError,
     FallbackError,
+    ModelsMisconfiguredError,
+    RouteMisconfiguredError,
     StreamInterruptedError,
 )
 from gateway.stream import consume
 from gateway.tokens import estimate_usage
-from gateway.types import Backend, Completion, Failover, LLMRequest, Route
+from gateway.types import Backend, CallProgress, Completion, Failover, LLMRequest, Route
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +73,16 @@ class Gateway:
             raise ConfigError(f"unknown tier {tier!r}") from None
 
     def complete(
-        self, request: LLMRequest, on_delta: Callable[[str], None] = _ignore
+        self,
+        request: LLMRequest,
+        on_delta: Callable[[str], None] = _ignore,
+        progress: CallProgress | None = None,
     ) -> Completion:
+        progress = progress if progress is not None else CallProgress()
         failovers: list[Failover] = []
         for route in self.routes(request.tier):
             try:
-                return self._run(route, request, on_delta, tuple(failovers))
+                return self._run(route, request, on_delta, tuple(failovers), progress)
             except FallbackError as exc:
                 log.warning(
                     "route_failed request_id=%s route=%s reason=%s",
@@ -79,9 +91,11 @@ class Gateway:
                     exc,
                 )
                 failovers.append(Failover(route, type(exc).__name__))
-        raise AllRoutesFailedError(
-            f"all routes of tier {request.tier} failed", failovers=tuple(failovers)
-        )
+        progress.route = None
+        detail = f"all routes of tier {request.tier} failed"
+        if failovers and all(f.reason == RouteMisconfiguredError.__name__ for f in failovers):
+            raise ModelsMisconfiguredError(detail, failovers=tuple(failovers))
+        raise AllRoutesFailedError(detail, failovers=tuple(failovers))
 
     def _run(
         self,
@@ -89,10 +103,12 @@ class Gateway:
         request: LLMRequest,
         on_delta: Callable[[str], None],
         failovers: tuple[Failover, ...],
+        progress: CallProgress,
     ) -> Completion:
         started = self._clock()
         first_at: float | None = None
         parts: list[str] = []
+        progress.route, progress.parts = route, parts
 
         def forward(delta: str) -> None:
             nonlocal first_at
@@ -103,7 +119,8 @@ class Gateway:
 
         backend = self.backends[route.backend]
         try:
-            text, usage = consume(backend.stream(request, route.model), forward)
+            with closing(backend.stream(request, route.model)) as stream:  # type: ignore[type-var]
+                text, usage = consume(stream, forward)
         except ChatOpsError as exc:
             if not parts:
                 raise

@@ -34,6 +34,16 @@ def budget_spent(day: str, scope: str, name: str) -> str:
     return key("budget", day, scope, name)
 
 
+def open_call(call_id: str) -> str:
+    """Hash of one model call that has not been accounted for yet (`gateway.call_journal`)."""
+    return key("call", call_id)
+
+
+def open_calls() -> str:
+    """Sorted set of open call ids, scored by when their lease lapses."""
+    return key("calls")
+
+
 def dedupe(kind: str, identity: str) -> str:
     """Marks a Slack event (by event id, or by channel and ts) or webhook as already taken."""
     return key("dedupe", kind, identity)
@@ -98,6 +108,8 @@ __all__ = [
     "ledger_records",
     "ledger_totals",
     "metrics",
+    "open_call",
+    "open_calls",
     "reply_state",
     "response_cache",
     "semantic_entries",

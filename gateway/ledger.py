@@ -12,8 +12,10 @@ with dimension one of user, channel, model, backend. Every key of a day expires
 `retention_days` after the day ends. A row and all its totals are written in one MULTI
 round trip, so a reader never sees a row without its totals.
 
-`record()` is not idempotent: each call is one billed model call. A retried job that calls the
-model again spent the money again, and records it again.
+Each row carries its call's `call_id`, so two calls that look alike in every other field stay
+two rows (a sorted-set member is the row's JSON). `record()` is not idempotent: each call is one
+billed model call, and a retried job that calls the model again spent the money again. Recording
+each call exactly once is the cost engine's job (`gateway.call_journal`).
 """
 
 from __future__ import annotations
@@ -70,6 +72,10 @@ class LedgerRecord:
     batch_id: str = ""
     estimated_usage: bool = False
     failovers: int = 0
+    # Unique per model call (or cache hit): what keeps two identical-looking calls two rows.
+    call_id: str = ""
+    # Why the model stopped (`end_turn`, `max_tokens`, …); `max_tokens` is a truncated answer.
+    stop_reason: str = ""
 
     @property
     def total_input_tokens(self) -> int:
@@ -136,11 +142,16 @@ class Ledger:
         self._redis = redis_client
         self._retention_s = retention_days * _DAY_S
 
-    def record(self, rec: LedgerRecord) -> None:
-        """Store the row and bump its day's totals in one MULTI/EXEC round trip."""
+    def record(self, rec: LedgerRecord, pipe: redis.client.Pipeline | None = None) -> None:
+        """Store the row and bump its day's totals in one MULTI/EXEC round trip.
+
+        With `pipe`, the commands are queued there instead, for the caller to execute with
+        its own (a call's close writes the row and settles its budget in one transaction).
+        """
+        own = pipe is None
+        pipe = self._redis.pipeline(transaction=True) if pipe is None else pipe
         day = _utc_day(rec.at)
         expire_at = _day_end(day) + self._retention_s
-        pipe = self._redis.pipeline(transaction=True)
         records_key = keys.ledger_records(day.isoformat())
         pipe.zadd(records_key, {rec.to_json(): rec.at})
         pipe.expireat(records_key, expire_at)
@@ -153,7 +164,8 @@ class Ledger:
             pipe.expireat(aggregate_key, expire_at)
         for metric, amount in increments.items():
             pipe.hincrby(keys.ledger_totals(), f"{metric}:{rec.backend}|{rec.model}", amount)
-        pipe.execute()
+        if own:
+            pipe.execute()
 
     def records(self, since: float, until: float) -> list[LedgerRecord]:
         """Rows with `since <= at <= until` (unix seconds), oldest first, in one round trip."""

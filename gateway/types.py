@@ -59,10 +59,29 @@ class Usage:
     model: str = ""
     # True when the stream was cut before the provider reported usage and we counted locally.
     estimated: bool = False
+    # Why the model stopped, in Bedrock's words: `end_turn`, `max_tokens`, `stop_sequence`, …;
+    # empty when the provider did not say (a cut stream). `max_tokens` means a truncated answer.
+    stop_reason: str = ""
 
     @property
     def total_input_tokens(self) -> int:
         return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+
+@dataclass
+class CallProgress:
+    """Where a call stands while it runs, for whoever must account for it if it never returns
+    (an exception from the caller's own callback, a job timeout, a cancellation).
+
+    The gateway fills it in: the route being tried, and the text that route has produced.
+    """
+
+    route: Route | None = None
+    parts: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
 
 
 @dataclass(frozen=True)

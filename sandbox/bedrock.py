@@ -6,7 +6,8 @@ the model's minimum prefix it is silently ignored; the first use writes, later u
 TTL (5 minutes, refreshed on each hit) read. `inputTokens` excludes cached tokens.
 
 Faults (see `sandbox.server.Fault`): `throttle` → HTTP 429 ThrottlingException; `error` → 503
-ServiceUnavailableException (or `status`); `cut` → the connection drops after `after` deltas;
+ServiceUnavailableException (or `status`); `access_denied` → 403 AccessDeniedException;
+`not_found` → 404 ResourceNotFoundException; `cut` → the connection drops after `after` deltas;
 `stream_error` → an in-stream `modelStreamErrorException` after `after` deltas.
 
 Embeddings: `POST /model/amazon.titan-embed-text-v2:0/invoke` answers as Titan Text Embeddings
@@ -51,6 +52,14 @@ _ERROR_STATUS = {
     "ValidationException": 400,
     "ServiceUnavailableException": 503,
     "InternalServerException": 500,
+    "AccessDeniedException": 403,
+    "ResourceNotFoundException": 404,
+}
+# Faults that are a route's set-up, not the service's health: model access not granted,
+# a model id Bedrock does not know.
+_SETUP_FAULTS = {
+    "access_denied": ("AccessDeniedException", "You don't have access to the model."),
+    "not_found": ("ResourceNotFoundException", "The requested model was not found."),
 }
 
 
@@ -167,11 +176,14 @@ class BedrockEmulator(ModelEmulator):
     def _prepare(self, ex: Exchange) -> tuple[str, _Prompt, int, list[str]] | None:
         """Validate, apply a pre-stream fault, and compute the reply; None if answered."""
         model = ex.param("model")
-        fault = self.take_fault(ex.path, kinds=("throttle", "error"))
+        fault = self.take_fault(ex.path, kinds=("throttle", "error", *_SETUP_FAULTS))
         if fault and fault.kind == "throttle":
             self._error(
                 ex, "ThrottlingException", "Too many requests, please wait before trying again."
             )
+            return None
+        if fault and fault.kind in _SETUP_FAULTS:
+            self._error(ex, *_SETUP_FAULTS[fault.kind])
             return None
         if fault and fault.kind == "error":
             code = (

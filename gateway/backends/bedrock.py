@@ -19,6 +19,7 @@ from gateway.errors import (
     BackendUnavailableError,
     ChatOpsError,
     RequestRejectedError,
+    RouteMisconfiguredError,
     ThrottledError,
 )
 from gateway.types import Delta, LLMRequest, Usage
@@ -39,8 +40,12 @@ _ERRORS: dict[str, type[ChatOpsError]] = {
     "modelStreamErrorException": BackendUnavailableError,
     "ValidationException": RequestRejectedError,
     "validationException": RequestRejectedError,
-    "AccessDeniedException": RequestRejectedError,
-    "ResourceNotFoundException": RequestRejectedError,
+    # The route's set-up is wrong (model access not granted, a mistyped model id, bad
+    # credentials): another route may work, and the person is told it is configuration.
+    "AccessDeniedException": RouteMisconfiguredError,
+    "ResourceNotFoundException": RouteMisconfiguredError,
+    "UnrecognizedClientException": RouteMisconfiguredError,
+    "ExpiredTokenException": RouteMisconfiguredError,
 }
 
 
@@ -68,13 +73,14 @@ def converse_arguments(request: LLMRequest, model: str) -> dict[str, Any]:
     return arguments
 
 
-def _usage(raw: dict[str, Any], model: str) -> Usage:
+def _usage(raw: dict[str, Any], model: str, stop_reason: str) -> Usage:
     return Usage(
         input_tokens=int(raw.get("inputTokens", 0)),
         output_tokens=int(raw.get("outputTokens", 0)),
         cache_read_tokens=int(raw.get("cacheReadInputTokens", 0)),
         cache_write_tokens=int(raw.get("cacheWriteInputTokens", 0)),
         model=model,
+        stop_reason=stop_reason,
     )
 
 
@@ -123,14 +129,17 @@ class BedrockBackend:
         try:
             events = self._client.converse_stream(**converse_arguments(request, model))["stream"]
             usage: Usage | None = None
+            stop_reason = ""
             try:
                 for event in events:
                     if "contentBlockDelta" in event:
                         text = event["contentBlockDelta"]["delta"].get("text")
                         if text:
                             yield text
+                    elif "messageStop" in event:
+                        stop_reason = str(event["messageStop"].get("stopReason", ""))
                     elif "metadata" in event:
-                        usage = _usage(event["metadata"].get("usage", {}), model)
+                        usage = _usage(event["metadata"].get("usage", {}), model, stop_reason)
             finally:
                 events.close()
         except (BotoCoreError, ClientError, TransportError) as exc:

@@ -10,6 +10,7 @@ The SDK's retries are off: a failing route falls back to the tier's next one at 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import openai
@@ -19,12 +20,21 @@ from gateway.errors import (
     BackendUnavailableError,
     ChatOpsError,
     RequestRejectedError,
+    RouteMisconfiguredError,
     ThrottledError,
 )
 from gateway.tokens import estimate_usage
 from gateway.types import Delta, LLMRequest, Usage
 
-_STATUS_ERRORS: dict[int, type[ChatOpsError]] = {429: ThrottledError}
+_STATUS_ERRORS: dict[int, type[ChatOpsError]] = {
+    429: ThrottledError,
+    # A wrong API key, a server that refuses us, or a model it does not serve: set-up errors.
+    401: RouteMisconfiguredError,
+    403: RouteMisconfiguredError,
+    404: RouteMisconfiguredError,
+}
+# OpenAI's finish reasons in Bedrock's words, so the ledger has one vocabulary.
+_STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "content_filter": "content_filtered"}
 
 
 def chat_messages(request: LLMRequest) -> list[ChatCompletionMessageParam]:
@@ -60,6 +70,10 @@ def _usage(raw: Any, model: str) -> Usage:
     )
 
 
+def _with_stop(usage: Usage, finish_reason: str) -> Usage:
+    return replace(usage, stop_reason=_STOP_REASONS.get(finish_reason, finish_reason))
+
+
 class OpenAICompatBackend:
     name = "ec2"
 
@@ -85,6 +99,7 @@ class OpenAICompatBackend:
     def stream(self, request: LLMRequest, model: str) -> Iterator[Delta | Usage]:
         usage: Usage | None = None
         parts: list[str] = []
+        finish_reason = ""
         try:
             with self._client.chat.completions.create(
                 model=model,
@@ -98,12 +113,14 @@ class OpenAICompatBackend:
                     if chunk.usage is not None:
                         usage = _usage(chunk.usage, model)
                     for choice in chunk.choices:
+                        finish_reason = choice.finish_reason or finish_reason
                         if choice.delta.content:
                             parts.append(choice.delta.content)
                             yield choice.delta.content
         except openai.OpenAIError as exc:
             raise _mapped(exc, model) from exc
-        yield usage or estimate_usage(request, "".join(parts), model)
+        usage = usage or estimate_usage(request, "".join(parts), model)
+        yield _with_stop(usage, finish_reason)
 
 
 __all__ = ["OpenAICompatBackend", "chat_messages"]

@@ -50,7 +50,10 @@ def test_stream_yields_deltas_then_one_usage(
         input_tokens=estimate_prompt_tokens(REQUEST),
         output_tokens=estimate_tokens(text),
         model=MODELS[backend_name],
+        stop_reason=last.stop_reason,
     )
+    # Both backends speak Bedrock's words for why the model stopped.
+    assert last.stop_reason in ("end_turn", "max_tokens")
     assert len(emulator.requests) == 1
 
 
