@@ -100,11 +100,12 @@ def load_pairs(path: Path) -> list[Pair]:
 
 
 def check_pairs(pairs: Sequence[Pair], embedder: Embedder, threshold: float) -> CheckReport:
+    if not pairs:
+        return CheckReport(embedder.name, threshold, ())
     texts = [clean_markup(text) for pair in pairs for text in (pair.a, pair.b)]
-    vectors = embedder.embed([embedding_text(text) for text in texts]) if texts else None
+    vectors = embedder.embed([embedding_text(text) for text in texts])
     results = []
     for index, pair in enumerate(pairs):
-        assert vectors is not None
         similarity = float(vectors[2 * index] @ vectors[2 * index + 1])
         first, second = facets(texts[2 * index]), facets(texts[2 * index + 1])
         results.append(

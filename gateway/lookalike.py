@@ -281,7 +281,7 @@ def _number(token: str) -> tuple[str, str] | None:
 
 
 def _duration(seconds: float) -> str:
-    for unit, size in (("y", 31536000), ("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+    for unit, size in (("y", 31536000), ("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
     return f"{seconds:g}s"

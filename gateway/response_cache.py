@@ -234,7 +234,7 @@ def storable(key: CacheKey, completion: Completion) -> PutOutcome:
     early), a stop other than the end of the answer, hitting the output cap, an empty
     answer, and a refusal."""
     usage = completion.usage
-    stop_reason = getattr(usage, "stop_reason", "")
+    stop_reason = usage.stop_reason
     if completion.route != key.route:
         return "not_stored:fallback_route"
     if usage.estimated:

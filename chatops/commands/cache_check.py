@@ -13,7 +13,8 @@ from chatops.settings import load_settings
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "cache-check",
-        help="judge labelled question pairs with the semantic cache; precision, recall, false hits",
+        help="judge labelled question pairs with the semantic cache: precision, recall, false"
+        " hits (exit status 1 if any)",
     )
     parser.add_argument(
         "pairs", type=Path, help='JSONL of {"a": …, "b": …, "same_intent": true|false}'

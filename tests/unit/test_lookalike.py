@@ -19,7 +19,7 @@ PAIRS = Path(__file__).resolve().parents[2] / "bench" / "cache_pairs.jsonl"
         ("scale staging to 3 replicas", "scale staging to 5 replicas", "guard:number 3≠5"),
         ("scale staging to three replicas", "scale staging to 5 replicas", "guard:number 3≠5"),
         ("rotate the staging DB password", "rotate the prod DB password", "guard:env staging≠prod"),
-        ("errors in the past 7 days", "errors in the past 7 minutes", "guard:duration 1w≠7m"),
+        ("errors in the past 7 days", "errors in the past 7 minutes", "guard:duration 7d≠7m"),
         ("alert after 5 minutes", "alert after 15 minutes", "guard:duration 5m≠15m"),
         ("rate limit per minute", "rate limit per second", "guard:duration 1m≠1s"),
         ("pause the rollout", "resume the rollout", "guard:opposite pause≠resume"),
