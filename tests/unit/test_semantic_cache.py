@@ -1,16 +1,19 @@
 """The semantic cache on fakeredis with the embedded wordllama model: paraphrases served in
 their own scope only, look-alikes refused with the guard's reason, follow-ups never served,
-and an embedder that fails or dawdles skipped."""
+an embedder that fails or dawdles skipped; and `chatops cache-check` on small pair files."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import fakeredis
 import numpy as np
 import pytest
 
+from chatops import cli
 from gateway import keys
 from gateway.embeddings import Vectors, WordLlamaEmbedder
 from gateway.errors import EmbeddingUnavailableError
@@ -213,3 +216,42 @@ def test_an_embedder_that_fails_or_dawdles_is_a_miss(
     assert outcome.semantic_match is not None
     assert outcome.semantic_match.reason == "embedding_unavailable"
     outcome.fail()
+
+
+def write_pairs(path: Path, rows: list[tuple[str, str, bool]]) -> Path:
+    lines = [json.dumps({"a": a, "b": b, "same_intent": same}) for a, b, same in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_cache_check_reports_decisions_and_counts_false_hits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    rows = [
+        (ASKED, "How can I rotate the staging DB password", True),
+        (ASKED, "How do I rotate the prod DB password?", False),
+        ("who owns the billing service?", "who owns billing service", False),  # mislabelled
+    ]
+    pairs = write_pairs(tmp_path / "pairs.jsonl", rows)
+    assert cli.main(["cache-check", str(pairs), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert (report["pairs"], report["hits"], report["false_hits"]) == (3, 2, 1)
+    assert report["precision"] == 0.5 and report["recall"] == 1.0
+    assert report["results"][1]["reason"] == "guard:env staging≠prod"
+    assert cli.main(["cache-check", str(write_pairs(pairs, rows[:2]))]) == 0
+    text = capsys.readouterr().out
+    assert "guard:env staging≠prod" in text
+    assert "hits 1: 0 false; precision 100.0%, recall 100.0%" in text
+
+
+def test_cache_check_names_a_bad_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text('{"a": "x", "b": "y", "same_intent": true}\n{"a": "x"}\n')
+    assert cli.main(["cache-check", str(pairs)]) == 2
+    assert (
+        capsys.readouterr().err.strip().endswith("pairs.jsonl:2: expected {a, b, same_intent} JSON")
+    )
