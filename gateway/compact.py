@@ -209,7 +209,9 @@ def _fold(document: _Document, body: str, kind: str) -> str:
     document.count("trace_frames", frames)
     lines, repeats = collapse_repeats(lines)
     document.count("log_repeats", repeats)
-    return "\n".join(lines)
+    folded = "\n".join(lines)
+    # Entries removed from between blank lines leave the blank lines behind.
+    return fold_whitespace(folded) if "\n\n\n" in folded else folded
 
 
 def _minified_json(body: str) -> str | None:

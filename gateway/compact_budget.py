@@ -4,8 +4,9 @@ The text is split into units: a line, a slice of a very long line (`_SLICE_CHARS
 code block the person wrote (never cut: kept whole or left out whole). Units are kept in this
 order while they fit: the lines a block's fences sit on (so fences stay paired), code blocks,
 the head (`_HEAD_SHARE` of the budget), the tail (`_TAIL_SHARE`), every line naming an error,
-exception, fatal, panic, failure, denial, timeout or warning (worst first, alternately from
-the start and the end) with the line before and after it, then more head and tail. Each run
+exception, fatal, panic, failure, denial, timeout or warning, or an HTTP 5xx (worst first,
+alternately from the start and the end) with the line before and after it, then more head
+and tail. Each run
 of units left out becomes one line: `[… 1,234 lines (≈ 9,870 tokens) left out …]`.
 The result is within the budget unless the fence lines alone exceed it.
 """
@@ -22,12 +23,13 @@ _SLICE_CHARS = 400
 _HEAD_SHARE, _TAIL_SHARE = 0.25, 0.15
 # Room reserved for each note: `[… 12,345,678 lines (≈ 123,456,789 tokens) left out …]` + "\n".
 _NOTE_CHARS = 64
-# Words that name a problem, worst first.
+# Words that name a problem, worst first (`http/1.1" 5` is an access log's 5xx).
 _ALARMS = (
     ("error", "exception", "fatal", "panic", "traceback", "caused by", "critical"),
-    ("fail", "denied", "timeout", "timed out", "refused", "killed", "forbidden"),
+    ("fail", "denied", "timeout", "timed out", "refused", "killed", "forbidden",
+     'http/1.1" 5', 'http/1.0" 5', 'http/2.0" 5', 'http/2" 5'),
     ("warn",),
-)
+)  # fmt: skip
 
 
 class _Unit(NamedTuple):

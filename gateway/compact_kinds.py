@@ -30,7 +30,8 @@ _LOG_LINE = re.compile(
     r"|(?:level|lvl|severity|ts|time)=\S"
     r"|at \S+[(.]|at \S.* \(|File \"[^\"]+\", line \d+"
     r"|Traceback \(most recent call last\)|Caused by: |\.\.\. \d+ (?:more|common frames omitted)"
-    r"|[\w$.]*(?:Exception|Error)(?::|$)|panic: |goroutine \d+ \[|\S+\.go:\d+|created by "
+    r"|[\w$.]*(?:Exception|Error)(?::|$)|(?:[a-z_]\w*\.)+[A-Z]\w*: "
+    r"|panic: |goroutine \d+ \[|\S+\.go:\d+|created by "
     r"|[\w.\[\]\"-]+: (?:Refreshing state|Reading\.\.\.|Read complete|Creating\.\.\."
     r"|Creation complete|Modifying\.\.\.|Modifications complete|Destroying\.\.\."
     r"|Destruction complete|Still \w+\.\.\.)"
@@ -111,8 +112,7 @@ def kind_of(body: str, *, fenced: bool) -> Kind:
         lines = lines[:_HEAD_LINES] + lines[-_TAIL_LINES:]
     if not lines:
         return "code" if fenced else "prose"
-    logs = sum(1 for line in lines if _LOG_LINE.match(line, 0, _LINE_CHARS))
-    codes = sum(1 for line in lines if _CODE_LINE.match(line, 0, _LINE_CHARS))
+    logs, codes = _count(lines)
     total = len(lines)
     if logs > codes and logs * 10 >= total * (3 if fenced else 4) and (fenced or logs >= 2):
         return "log"
@@ -121,6 +121,22 @@ def kind_of(body: str, *, fenced: bool) -> Kind:
     if fenced:
         return "code"
     return "code" if codes >= 2 and codes * 10 >= total * 6 else "prose"
+
+
+def _count(lines: list[str]) -> tuple[int, int]:
+    """How many lines look like a log and how many like code. A line indented under a log
+    line belongs to it (a traceback's source line is not code the person wrote)."""
+    logs = codes = 0
+    log_indent = -1
+    for line in lines:
+        indent = len(line) - len(line.lstrip())
+        if _LOG_LINE.match(line, 0, _LINE_CHARS) or 0 <= log_indent < indent:
+            logs += 1
+            log_indent = indent if log_indent < 0 or indent <= log_indent else log_indent
+        else:
+            log_indent = -1
+            codes += _CODE_LINE.match(line, 0, _LINE_CHARS) is not None
+    return logs, codes
 
 
 def _repeats(lines: list[str]) -> int:

@@ -46,7 +46,8 @@ MIN_SIMILAR_KEY = 12
 # An entry's first line: an exception, or an event with a time or a level near its start.
 _ENTRY_HEAD = re.compile(
     r"(?:Traceback \(most recent call last\)|Caused by: |Suppressed: |panic: |fatal error: "
-    r"|goroutine \d+ \[|\[signal |Exception in thread |[\w$.]*(?:Exception|Error|Throwable)\b)"
+    r"|goroutine \d+ \[|\[signal |Exception in thread |[\w$.]*(?:Exception|Error|Throwable)\b"
+    r"|(?:[a-z_]\w*\.)+[A-Z]\w*: )"
     r"|.{0,48}?(?:\d\d:\d\d:\d\d|\b(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL"
     r"|SEVERE|PANIC)\b|\blevel[\"=:])"
 )

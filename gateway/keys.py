@@ -96,6 +96,12 @@ def semantic_entries(partition: str) -> str:
     return key("cache", "semantic", partition, "entries")
 
 
+def token_calibration() -> str:
+    """Hash of model family -> running ratio of reported to estimated input tokens (and
+    `family:n`, the samples seen), in the cache Redis."""
+    return key("calibration", "tokens")
+
+
 __all__ = [
     "PREFIX",
     "budget_spent",
@@ -115,5 +121,6 @@ __all__ = [
     "semantic_entries",
     "semantic_vectors",
     "thread_context",
+    "token_calibration",
     "window_summary",
 ]
