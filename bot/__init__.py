@@ -5,6 +5,7 @@ nothing else. Never calls a model; imports `gateway.keys`, `chatops` settings, p
 messages, never `workers`.
 """
 
-from bot.app import BotDeps, build_app
+from bot.app import build_app
+from bot.deps import BotDeps
 
 __all__ = ["BotDeps", "build_app"]

@@ -2,38 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
-import redis
 from slack_bolt import App
 
-from bot.dedupe import Deduper
-from bot.jobs import JobQueue
+from bot.deps import BotDeps, build_deps
 from bot.listeners import commands, events
 from chatops.settings import Settings
 from chatops.wiring import build_slack_client
 from gateway.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class BotDeps:
-    """What listeners need besides Bolt's own arguments."""
-
-    settings: Settings
-    redis: redis.Redis
-    jobs: JobQueue
-    dedupe: Deduper
-    clock: Callable[[], float] = field(default=time.time)
-
-
-def build_deps(settings: Settings) -> BotDeps:
-    # Short Redis timeouts: a listener must still ack within Slack's 3 s if Redis is gone.
-    connection = redis.Redis.from_url(
-        settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0, health_check_interval=30
-    )
-    return BotDeps(settings, connection, JobQueue(connection, settings), Deduper(connection))
 
 
 def require_slack_settings(settings: Settings) -> None:

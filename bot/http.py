@@ -17,7 +17,8 @@ from gunicorn.app.base import BaseApplication
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot.app import build_app, build_deps
+from bot.app import build_app
+from bot.deps import build_deps
 from bot.metrics import metrics_registry
 from chatops.settings import Settings
 

@@ -1,13 +1,18 @@
-"""Enqueues answer jobs on RQ with their retry policy, timeout and an id from the request."""
+"""Enqueues jobs on RQ, once per Slack delivery, with their retry policy, timeout, failure
+callback and an id from the request. Jobs are JSON (RQ's `JSONSerializer`), never pickles."""
 
 from __future__ import annotations
 
 import redis
 from pydantic import BaseModel
-from rq import Queue, Retry
+from rq import Callback, Queue, Retry
+from rq.serializers import JSONSerializer
 
+from bot.dedupe import Deduper, Identity
 from chatops.payloads import (
+    ANSWER_FAILED_CALLBACK,
     ANSWER_FUNCTION,
+    COST_REPORT_FAILED_CALLBACK,
     COST_REPORT_FUNCTION,
     INTERACTIVE_QUEUE,
     AnswerJob,
@@ -24,32 +29,60 @@ RETRY_INTERVALS_S = [1, 5]
 class JobQueue:
     def __init__(self, connection: redis.Redis, settings: Settings) -> None:
         self._connection = connection
-        self._interactive = Queue(INTERACTIVE_QUEUE, connection=connection)
+        self._dedupe = Deduper(connection)
+        self._interactive = Queue(
+            INTERACTIVE_QUEUE, connection=connection, serializer=JSONSerializer
+        )
         self._retry = Retry(max=settings.job_retries, interval=RETRY_INTERVALS_S)
         self._timeout = settings.job_timeout_s
 
-    def enqueue_answer(self, job: AnswerJob) -> None:
-        self._enqueue(ANSWER_FUNCTION, job, job.job_id, job.kind)
-
-    def enqueue_cost_report(self, job: CostReportJob) -> None:
-        self._enqueue(COST_REPORT_FUNCTION, job, job.job_id, "llm_cost")
-
-    def _enqueue(self, function: str, job: BaseModel, job_id: str, kind: str) -> None:
-        """Enqueue the job and count the request, in one round trip."""
-        pipe = self._connection.pipeline()
-        self._interactive.enqueue_call(
-            function,
-            args=(job.model_dump(mode="json"),),
-            job_id=job_id,
-            timeout=self._timeout,
-            retry=self._retry if self._retry.max else None,
-            failure_ttl=FAILURE_TTL_S,
-            result_ttl=RESULT_TTL_S,
-            description=f"{kind} {job_id}",
-            pipeline=pipe,
+    def enqueue_answer(self, job: AnswerJob, once: tuple[Identity, ...] = ()) -> bool:
+        """Enqueue unless another delivery with one of the `once` identities got there first;
+        False for such a duplicate. Raises `redis.RedisError` when the queue cannot take it."""
+        return self._enqueue(
+            ANSWER_FUNCTION, ANSWER_FAILED_CALLBACK, job, job.job_id, job.kind, once
         )
-        pipe.hincrby(keys.metrics(), f"slack_requests|{kind}", 1)
-        pipe.execute()
+
+    def enqueue_cost_report(self, job: CostReportJob, once: tuple[Identity, ...] = ()) -> bool:
+        return self._enqueue(
+            COST_REPORT_FUNCTION, COST_REPORT_FAILED_CALLBACK, job, job.job_id, "llm_cost", once
+        )
+
+    def _enqueue(
+        self,
+        function: str,
+        on_failure: str,
+        job: BaseModel,
+        job_id: str,
+        kind: str,
+        once: tuple[Identity, ...],
+    ) -> bool:
+        """Claim, then enqueue the job, keep the claim and count the request in one
+        transaction; release the claim if that fails."""
+        if once and not self._dedupe.claim(*once):
+            return False
+        try:
+            pipe = self._connection.pipeline()
+            self._interactive.enqueue_call(
+                function,
+                args=(job.model_dump(mode="json"),),
+                job_id=job_id,
+                timeout=self._timeout,
+                retry=self._retry if self._retry.max else None,
+                failure_ttl=FAILURE_TTL_S,
+                result_ttl=RESULT_TTL_S,
+                description=f"{kind} {job_id}",
+                on_failure=Callback(on_failure),
+                pipeline=pipe,
+            )
+            self._dedupe.keep(pipe, *once)
+            pipe.hincrby(keys.metrics(), f"slack_requests|{kind}", 1)
+            pipe.execute()
+        except redis.RedisError:
+            if once:
+                self._dedupe.release(*once)
+            raise
+        return True
 
 
 __all__ = ["JobQueue"]

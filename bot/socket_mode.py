@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot.app import build_app, build_deps
+from bot.app import build_app
+from bot.deps import build_deps
 from chatops.settings import Settings
 from gateway.errors import ConfigError
 

@@ -31,6 +31,15 @@ REFUSED = ":no_entry: {reason}"
 NOTICE = ":information_source: {text}"
 JOB_FAILED = ":warning: Sorry, I couldn't finish this answer: {reason} (error id `{error_id}`)"
 UNEXPECTED = "something went wrong on my side"
+# Slack refused to let the bot post where it was asked (said privately, before any model call).
+NOT_IN_CHANNEL = (
+    "I can't post in this channel yet. Invite me with `/invite @ChatOps Bot`, or ask me in a DM."
+)
+MISSING_SCOPE = (
+    "I can't post here: my Slack app is missing the `{scope}` permission. "
+    "Ask a Slack admin to add it and reinstall the app."
+)
+CANNOT_POST = "I couldn't post in this conversation (Slack said `{error}`)."
 # {what}: the labels of gateway.redaction's findings, e.g. "an AWS access key and a Slack
 # token"; {them}: "it" or "them".
 SECRETS_REMOVED = (
@@ -73,6 +82,7 @@ def usd(micro_usd: int) -> str:
 __all__ = [
     "ASK_USAGE",
     "BUSY",
+    "CANNOT_POST",
     "COST_NOT_ALLOWED",
     "COST_SELF_HOSTED",
     "COST_UNPRICED",
@@ -88,7 +98,9 @@ __all__ = [
     "JIRA_UNAVAILABLE",
     "JOB_FAILED",
     "MENTION_USAGE",
+    "MISSING_SCOPE",
     "NOTICE",
+    "NOT_IN_CHANNEL",
     "QUESTION_TOO_LONG",
     "REFUSED",
     "ROOT_MESSAGE",

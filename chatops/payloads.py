@@ -1,4 +1,5 @@
-"""The job payload the bot enqueues and the worker runs: plain JSON, never a pickled client."""
+"""The job payloads the bot enqueues and the worker runs: plain JSON (RQ's `JSONSerializer`),
+never a pickled object — a test checks that a pickled job is refused."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ QUEUE_NAMES = (INTERACTIVE_QUEUE, BULK_QUEUE)
 # Job functions, named by import path: the bot never imports worker code.
 ANSWER_FUNCTION = "workers.jobs.answer"
 COST_REPORT_FUNCTION = "workers.jobs.cost_report"
+# Their failure callbacks (RQ `Callback(on_failure=…)`): one clear message once none is left.
+ANSWER_FAILED_CALLBACK = "workers.jobs.answer_failed"
+COST_REPORT_FAILED_CALLBACK = "workers.jobs.cost_report_failed"
 
 # Which prompt template answers each kind of request.
 TASK_BY_KIND: dict[str, str] = {"ask": "ask", "mention": "thread", "dm": "dm"}
@@ -74,8 +78,10 @@ class CostReportJob(BaseModel):
 
 
 __all__ = [
+    "ANSWER_FAILED_CALLBACK",
     "ANSWER_FUNCTION",
     "BULK_QUEUE",
+    "COST_REPORT_FAILED_CALLBACK",
     "COST_REPORT_FUNCTION",
     "INTERACTIVE_QUEUE",
     "QUEUE_NAMES",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import redis
 from slack_sdk import WebClient
+from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from chatops.settings import Settings
@@ -44,7 +45,7 @@ def build_slack_client(settings: Settings, *, wait_on_rate_limit: bool = True) -
     flushes itself rather than block the model's stream.
     """
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    handlers = (
+    handlers: list[RetryHandler] = (
         [RateLimitErrorRetryHandler(max_retry_count=SLACK_RATE_LIMIT_RETRIES)]
         if wait_on_rate_limit
         else []

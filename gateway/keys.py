@@ -54,6 +54,17 @@ def reply_state(request_id: str) -> str:
     return key("reply", request_id)
 
 
+def reply_owner(request_id: str) -> str:
+    """The worker writing one request's reply, with a lease (`workers.reply_state`)."""
+    return key("reply", request_id, "owner")
+
+
+def channel_postable(channel: str) -> str:
+    """Set once the bot has posted in a channel: later /asks post their root concurrently with
+    the model call instead of first (cache Redis)."""
+    return key("postable", channel)
+
+
 def thread_context(channel: str, thread_ts: str) -> str:
     """A briefly cached `conversations.replies` result (cache Redis)."""
     return key("thread", channel, thread_ts)
@@ -105,6 +116,7 @@ def token_calibration() -> str:
 __all__ = [
     "PREFIX",
     "budget_spent",
+    "channel_postable",
     "dedupe",
     "flight_lock",
     "flight_stream",
@@ -116,6 +128,7 @@ __all__ = [
     "metrics",
     "open_call",
     "open_calls",
+    "reply_owner",
     "reply_state",
     "response_cache",
     "semantic_entries",

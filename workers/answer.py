@@ -1,8 +1,15 @@
-"""One answer, end to end: context → gateway (streaming) → Slack thread, exactly once.
+"""One answer, end to end: context → cost engine (streaming) → Slack thread, exactly once.
 
-Idempotent across retries: `ReplyState` remembers the root message and every reply message
-posted, so a retried job (after an exception, a timeout or a killed worker) rewrites those
-messages instead of posting a second answer, and a finished request is never answered again.
+Idempotent across retries: `ReplyState` remembers the root message, every reply message posted
+and the finished answer, so a retried job (after an exception, a timeout or a killed worker)
+rewrites those messages instead of posting a second answer, an answer the model finished is
+delivered again rather than produced again, and a finished request is never answered twice.
+`ReplyLease` keeps a second worker from writing the same reply beside a live first one.
+
+Failures: a refusal (`UserFacingError`) is shown in the thread; a refusal from Slack itself
+(`not_in_channel`, `missing_scope`, …) is told privately and not retried; anything else
+raises so that RQ retries the job, and `give_up` — run by the job's failure callback once no
+retry is left, or the job was abandoned by a dead worker — leaves one clear message.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from chatops import messages
@@ -20,12 +28,16 @@ from gateway import LLMRequest, keys
 from gateway.engine import Metered
 from gateway.errors import ChatOpsError, UserFacingError
 from gateway.pricing import EC2_BACKEND
+from workers import slack_refusals
 from workers.context import ConversationMemory, Turn, as_messages
-from workers.reply_state import ReplyState
+from workers.reply_state import Lease, ReplyLease, ReplyState
 from workers.runtime import Runtime
 from workers.slack_reply import SlackReply
 
 log = logging.getLogger(__name__)
+
+# How long a channel the bot has posted in is trusted to still take its posts.
+POSTABLE_TTL_S = 24 * 3600
 
 
 def footer(metered: Metered) -> str:
@@ -47,10 +59,9 @@ def footer(metered: Metered) -> str:
 
 
 class AnswerRun:
-    def __init__(self, runtime: Runtime, job: AnswerJob, *, last_attempt: bool) -> None:
+    def __init__(self, runtime: Runtime, job: AnswerJob) -> None:
         self.rt = runtime
         self.job = job
-        self.last_attempt = last_attempt
         self.state = ReplyState(runtime.queue_redis, job.request_id)
         self.memory = ConversationMemory(
             runtime.slack,
@@ -63,52 +74,61 @@ class AnswerRun:
         if self.state.done:
             log.info("already_answered request_id=%s", self.job.request_id)
             return
-        thread_ts = self._thread_ts()
-        reply = SlackReply(
-            self.rt.slack,
+        lease = ReplyLease(
+            self.rt.queue_redis,
+            self.job.request_id,
+            owner=uuid.uuid4().hex,
+            is_done=self._is_done,
+        )
+        with lease as outcome:
+            if outcome is not Lease.OWNED:
+                log.info("reply_elsewhere request_id=%s outcome=%s", self.job.request_id, outcome)
+                return
+            self.state.refresh()
+            if self.state.done:
+                return
+            self._run_owned()
+
+    def _run_owned(self) -> None:
+        try:
+            reply = self._reply()
+            try:
+                self._answer(reply)
+            except UserFacingError as exc:
+                log.info("refused request_id=%s reason=%s", self.job.request_id, exc)
+                reply.show_error(messages.REFUSED.format(reason=exc.public_message))
+                self.state.mark_done()
+        except SlackApiError as exc:
+            if not slack_refusals.is_permanent(exc):
+                raise
+            self._cannot_post(exc)
+
+    def _reply(self) -> SlackReply:
+        return SlackReply(
+            self.rt.slack_stream,
             self.state,
             channel=self.job.channel,
-            thread_ts=thread_ts,
+            thread_ts=self._thread_ts(),
             recipient_user=self.job.user,
             recipient_team=self.job.team_id,
             flush_interval_s=self.rt.settings.slack_stream_flush_s,
+            waiting_client=self.rt.slack,
         )
-        try:
-            self._answer(reply)
-        except UserFacingError as exc:
-            log.info("refused request_id=%s reason=%s", self.job.request_id, exc)
-            reply.show_error(messages.REFUSED.format(reason=exc.public_message))
-            self.state.mark_done()
-        except Exception as exc:
-            if not self.last_attempt:
-                log.warning(
-                    "attempt_failed request_id=%s error=%r; retrying", self.job.request_id, exc
-                )
-                raise
-            reason = exc.public_message if isinstance(exc, ChatOpsError) else messages.UNEXPECTED
-            self._fail(reply, reason, exc)
 
     def _answer(self, reply: SlackReply) -> None:
+        if self.state.answer is not None:
+            text, note = self.state.answer
+            log.info("redelivering request_id=%s", self.job.request_id)
+            reply.append(text)
+            reply.finish(note)
+            self.state.mark_done()
+            return
         problem = self._problem()
         if problem:
             reply.finish(messages.NOTICE.format(text=problem))
             self.state.mark_done()
             return
-        history = self._history()
-        prompt = self.rt.prompts[self.job.task]
-        request = LLMRequest(
-            task=self.job.task,
-            system=prompt.system(),
-            messages=as_messages(history, prompt.user(question=self.job.text)),
-            tier=prompt.tier,
-            max_output_tokens=prompt.max_output_tokens,
-            cache_system=True,
-            request_id=self.job.request_id,
-            user=self.job.user,
-            channel=self.job.channel,
-            workspace=self.job.team_id,
-            source={"ask": "slash"}.get(self.job.kind, self.job.kind),
-        )
+        request = self._request()
         log.info(
             "model_call request_id=%s since_received_ms=%.1f",
             self.job.request_id,
@@ -116,7 +136,9 @@ class AnswerRun:
         )
         metered = self.rt.engine.complete(request, on_delta=reply.append)
         completion = metered.completion
-        reply.finish(footer(metered))
+        note = footer(metered)
+        self.state.keep_answer(completion.text, note)
+        reply.finish(note)
         self.state.mark_done()
         log.info(
             "answered request_id=%s model=%s input_tokens=%d output_tokens=%d ttft_ms=%.0f",
@@ -127,6 +149,22 @@ class AnswerRun:
             completion.ttft_ms,
         )
         self._remember(completion.text)
+
+    def _request(self) -> LLMRequest:
+        prompt = self.rt.prompts[self.job.task]
+        return LLMRequest(
+            task=self.job.task,
+            system=prompt.system(),
+            messages=as_messages(self._history(), prompt.user(question=self.job.text)),
+            tier=prompt.tier,
+            max_output_tokens=prompt.max_output_tokens,
+            cache_system=True,
+            request_id=self.job.request_id,
+            user=self.job.user,
+            channel=self.job.channel,
+            workspace=self.job.team_id,
+            source={"ask": "slash"}.get(self.job.kind, self.job.kind),
+        )
 
     def _problem(self) -> str | None:
         """A question the bot should not send to a model, and what to tell the person."""
@@ -158,34 +196,87 @@ class AnswerRun:
             key_ts, question = root, Turn("user", text, root)
         self.memory.remember(job.channel, key_ts, question, Turn("assistant", answer, reply_ts))
 
+    # -- where the reply goes ----------------------------------------------------------------
+
     def _thread_ts(self) -> Callable[[], str]:
         """The thread to answer in. For /ask the root message is posted in the background,
-        overlapping the model's time to first token."""
+        overlapping the model's time to first token — once the bot is known to be able to post
+        in the channel. The first time, the root is posted before any model call, so a channel
+        the bot may not post in costs nothing and gets a clear answer."""
         known = self.job.thread_ts or self.state.root_ts
         if known:
             return lambda: known
-        future = self.rt.background.submit(self._post_root)
-        return future.result
+        if self._is_postable():
+            future = self.rt.background.submit(self._post_root)
+            return future.result
+        ts = self._post_root()
+        return lambda: ts
 
     def _post_root(self) -> str:
         text = messages.root_message(self.job.user, self.job.text)
         response = self.rt.slack.chat_postMessage(channel=self.job.channel, text=text)
         ts = str(response["ts"])
         self.state.set_root(ts)
+        self.rt.cache_redis.set(keys.channel_postable(self.job.channel), 1, ex=POSTABLE_TTL_S)
         return ts
 
-    def _fail(self, reply: SlackReply, reason: str, exc: BaseException) -> None:
+    def _is_postable(self) -> bool:
+        try:
+            return bool(self.rt.cache_redis.exists(keys.channel_postable(self.job.channel)))
+        except Exception:
+            return False  # the cache is down: post first, which is only slower
+
+    def _is_done(self) -> bool:
+        self.state.refresh()
+        return self.state.done
+
+    # -- when it cannot be answered ----------------------------------------------------------
+
+    def _cannot_post(self, exc: SlackApiError) -> None:
+        """Slack will not take the bot's posts here: say so privately, once, and stop."""
+        log.warning(
+            "cannot_post request_id=%s error=%s",
+            self.job.request_id,
+            slack_refusals.error_code(exc),
+        )
+        self.rt.cache_redis.delete(keys.channel_postable(self.job.channel))
+        self._tell_privately(slack_refusals.explain(exc))
+        self.state.mark_done()
+
+    def _tell_privately(self, text: str) -> None:
+        if self.job.response_url:
+            WebhookClient(self.job.response_url).send(text=text, response_type="ephemeral")
+        else:
+            log.warning("no_private_channel request_id=%s", self.job.request_id)
+
+    def give_up(self, exc: BaseException | None) -> None:
+        """No retry is left (or the worker died on the last one): one clear message."""
+        self.state.refresh()
+        if self.state.done:
+            return
+        if self.rt.queue_redis.exists(keys.reply_owner(self.job.request_id)):
+            log.info("give_up_skipped request_id=%s: a live worker owns it", self.job.request_id)
+            return
         error_id = uuid.uuid4().hex[:8]
         log.error(
             "answer_failed request_id=%s error_id=%s", self.job.request_id, error_id, exc_info=exc
         )
+        reason = exc.public_message if isinstance(exc, ChatOpsError) else messages.UNEXPECTED
         text = messages.JOB_FAILED.format(reason=reason, error_id=error_id)
         try:
+            reply = SlackReply(
+                self.rt.slack,
+                self.state,
+                channel=self.job.channel,
+                thread_ts=self._thread_ts(),
+                recipient_user=self.job.user,
+                recipient_team=self.job.team_id,
+                streaming=False,
+            )
             reply.show_error(text)
         except Exception:
             log.exception("error_reply_failed request_id=%s", self.job.request_id)
-            if self.job.response_url:
-                WebhookClient(self.job.response_url).send(text=text, response_type="ephemeral")
+            self._tell_privately(text)
         self.state.mark_done()
         self.rt.queue_redis.hincrby(keys.metrics(), f"job_failures|{self.job.kind}", 1)
 

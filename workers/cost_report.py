@@ -9,6 +9,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from chatops import messages
@@ -16,6 +17,7 @@ from chatops.cost_report import load_report
 from chatops.cost_text import headline
 from chatops.payloads import CostReportJob
 from gateway.report import CostReport, ReportFilter
+from workers import slack_refusals
 from workers.cost_blocks import report_blocks
 from workers.reply_state import ReplyState
 from workers.runtime import Runtime
@@ -30,10 +32,9 @@ def fallback_text(report: CostReport) -> str:
 
 
 class CostReportRun:
-    def __init__(self, runtime: Runtime, job: CostReportJob, *, last_attempt: bool) -> None:
+    def __init__(self, runtime: Runtime, job: CostReportJob) -> None:
         self.rt = runtime
         self.job = job
-        self.last_attempt = last_attempt
         self.state = ReplyState(runtime.queue_redis, job.request_id)
 
     def run(self) -> None:
@@ -41,20 +42,32 @@ class CostReportRun:
             return
         try:
             self._report()
-        except Exception as exc:
-            if not self.last_attempt:
+        except SlackApiError as exc:
+            if not slack_refusals.is_permanent(exc):
                 raise
-            error_id = uuid.uuid4().hex[:8]
-            log.error(
-                "cost_report_failed request_id=%s error_id=%s",
-                self.job.request_id,
-                error_id,
-                exc_info=exc,
-            )
-            if self.job.response_url:
-                text = messages.JOB_FAILED.format(reason=messages.UNEXPECTED, error_id=error_id)
-                WebhookClient(self.job.response_url).send(text=text, response_type="ephemeral")
+            self._tell_privately(slack_refusals.explain(exc))
             self.state.mark_done()
+
+    def give_up(self, exc: BaseException | None) -> None:
+        """No retry is left: say so privately, once."""
+        self.state.refresh()
+        if self.state.done:
+            return
+        error_id = uuid.uuid4().hex[:8]
+        log.error(
+            "cost_report_failed request_id=%s error_id=%s",
+            self.job.request_id,
+            error_id,
+            exc_info=exc,
+        )
+        self._tell_privately(
+            messages.JOB_FAILED.format(reason=messages.UNEXPECTED, error_id=error_id)
+        )
+        self.state.mark_done()
+
+    def _tell_privately(self, text: str) -> None:
+        if self.job.response_url:
+            WebhookClient(self.job.response_url).send(text=text, response_type="ephemeral")
 
     def _report(self) -> None:
         job = self.job

@@ -9,7 +9,13 @@ the job of a killed worker.
 `SimpleWorker` heartbeats a job only when it starts, with a TTL of the job's whole timeout
 plus 60 s, so a killed worker's job would wait minutes to be noticed. `HeartbeatWorker`
 beats every `job_monitoring_interval` from a thread with a TTL of three intervals: another
-worker's maintenance pass finds the abandoned job within seconds and RQ retries it.
+worker's maintenance pass finds the abandoned job within seconds and RQ retries it. A beat that
+fails (a Redis blip) is logged and the next one tried; the thread never dies of it.
+
+Maintenance, besides RQ's own, closes the model calls of dead workers in the call journal
+(`CostEngine.close_abandoned`) and retries this worker's closes Redis refused earlier.
+Jobs are JSON (RQ's `JSONSerializer`), never pickles: whoever can write to the queue Redis
+cannot make a worker run code.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import threading
 import redis
 from rq import Queue, SimpleWorker
 from rq.job import Job
+from rq.serializers import JSONSerializer
 from rq.worker import WorkerStatus
 
 from chatops.settings import Settings
@@ -41,7 +48,10 @@ class HeartbeatWorker(SimpleWorker):
 
         def beat() -> None:
             while not stop.wait(self.job_monitoring_interval):
-                self.maintain_heartbeats(job, execution)
+                try:
+                    self.maintain_heartbeats(job, execution)
+                except Exception as exc:
+                    log.warning("heartbeat_failed job_id=%s: %s", job.id, exc)
 
         beater = threading.Thread(target=beat, name="rq-heartbeat", daemon=True)
         beater.start()
@@ -51,14 +61,33 @@ class HeartbeatWorker(SimpleWorker):
             stop.set()
             beater.join()
         self.set_state(WorkerStatus.IDLE)
+        _settle_accounts()
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
+        _settle_accounts()
+
+
+def _settle_accounts() -> None:
+    """Close dead workers' model calls and retry our own closes; never fails the worker."""
+    engine = runtime.current().engine
+    try:
+        closed = engine.close_abandoned()
+        pending = engine.flush_pending()
+    except redis.RedisError as exc:
+        log.warning("accounts_not_settled: %s", exc)
+        return
+    if closed or pending:
+        log.info("accounts_settled abandoned_closed=%d still_pending=%d", closed, pending)
 
 
 def build_worker(settings: Settings, queue_name: str, name: str | None = None) -> SimpleWorker:
     runtime.install(runtime.build_runtime(settings))
     connection = redis.Redis.from_url(settings.redis_url)
     return HeartbeatWorker(
-        [Queue(queue_name, connection=connection)],
+        [Queue(queue_name, connection=connection, serializer=JSONSerializer)],
         connection=connection,
+        serializer=JSONSerializer,
         name=name,
         maintenance_interval=settings.worker_maintenance_interval_s,
         # An idle worker blocks on the queue for worker_ttl - 15 s between maintenance

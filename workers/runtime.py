@@ -17,6 +17,7 @@ from chatops.settings import Settings, load_settings
 from chatops.wiring import build_engine, build_slack_client
 from gateway.engine import CostEngine
 from gateway.errors import ConfigError
+from gateway.response_cache import connect as connect_cache
 from prompts import PromptTemplate, load_all
 
 
@@ -24,7 +25,10 @@ from prompts import PromptTemplate, load_all
 class Runtime:
     settings: Settings
     engine: CostEngine
+    # Waits out 429s (Retry-After): roots, updates, history, uploads.
     slack: WebClient
+    # For the streamed reply: a 429 defers its flushes instead of blocking the model stream.
+    slack_stream: WebClient
     bot_user_id: str
     queue_redis: redis.Redis
     cache_redis: redis.Redis
@@ -40,12 +44,13 @@ def build_runtime(settings: Settings) -> Runtime:
         settings=settings,
         engine=build_engine(settings, queue_redis),
         slack=slack,
+        slack_stream=build_slack_client(settings, wait_on_rate_limit=False),
         bot_user_id=_bot_user_id(slack) if settings.slack_bot_token else "",
         queue_redis=queue_redis,
-        cache_redis=(
-            redis.Redis.from_url(settings.cache_redis_url)
-            if settings.cache_redis_url
-            else queue_redis
+        # Losing the cache costs money, never correctness: it gives up fast.
+        cache_redis=connect_cache(
+            settings.cache_redis_url or settings.redis_url,
+            timeout_s=settings.cache_redis_timeout_s,
         ),
         prompts=load_all(),
         background=ThreadPoolExecutor(max_workers=4, thread_name_prefix="slack"),

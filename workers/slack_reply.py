@@ -7,7 +7,10 @@
   stream that expired (`message_not_in_streaming_state`) with `chat.update` on the same ts.
 - Continues in a follow-up message before a message passes Slack's ~12,000 characters.
 - A 429 defers flushes until its `Retry-After` has passed; text is buffered, never dropped,
-  and the model stream is never blocked on Slack except at the very end.
+  and the model stream is never blocked on Slack except at the very end. A stream closed at a
+  roll-over while rate-limited is closed again at the end. Calls made once the answer is
+  complete (finishing, showing an error) go through `waiting_client`, which waits out a 429
+  (slack_sdk's `RateLimitErrorRetryHandler`) — the model is no longer streaming then.
 - Every message it posts is recorded in `ReplyState`; a retried job passes those in as
   `reuse`, and they are overwritten with `chat.update` before anything new is posted.
 """
@@ -63,8 +66,11 @@ class SlackReply:
         max_chars: int = MAX_MESSAGE_CHARS,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        waiting_client: WebClient | None = None,
+        streaming: bool = True,
     ) -> None:
         self._client = client
+        self._waiting = waiting_client or client
         self._state = state
         self._channel = channel
         self._thread_ts = thread_ts
@@ -77,11 +83,13 @@ class SlackReply:
         self._ts: str | None = None  # the message being written
         self._text = ""  # what that message shows (or will, once pending is flushed)
         self._pending = ""
-        self._streaming = not self._reuse
+        self._streaming = streaming and not self._reuse
         self._last_flush = float("-inf")
         self._not_before = float("-inf")
+        # Streams closed at a roll-over while rate-limited, to close again at the end.
+        self._unstopped: list[str] = []
         for ts in self._reuse:
-            self._call("chat_stopStream", ignore_errors=True, channel=channel, ts=ts)
+            self._stop(ts)
 
     # -- public ------------------------------------------------------------------------------
 
@@ -98,23 +106,25 @@ class SlackReply:
         while self._pending or self._ts is None:
             self._sleep(max(0.0, self._not_before - self._clock()))
             self._flush()
-        if self._streaming:
-            self._call("chat_stopStream", ignore_errors=True, channel=self._channel, ts=self._ts)
+        if self._streaming and self._ts is not None:
+            self._stop(self._ts)
+        for ts in self._unstopped:
+            self._stop(ts)
         for ts in self._reuse:
-            self._update(ts, SUPERSEDED)
+            self._update(ts, SUPERSEDED, wait=True)
 
     def show_error(self, text: str) -> None:
-        """Replace whatever was written with an error line (or post one)."""
+        """Add an error line to whatever was written (or post one)."""
         self._pending = ""
         if self._ts is None:
             self._pending = text
             self.finish()
             return
         if self._streaming:
-            self._call("chat_stopStream", ignore_errors=True, channel=self._channel, ts=self._ts)
+            self._stop(self._ts)
             self._streaming = False
         self._text = self._text + "\n\n" + text
-        self._update(self._ts, self._text)
+        self._update(self._ts, self._text, wait=True)
 
     # -- flushing ----------------------------------------------------------------------------
 
@@ -186,15 +196,31 @@ class SlackReply:
 
     def _roll_over(self) -> None:
         """Close the full message; the next flush opens a follow-up in the same thread."""
-        if self._streaming:
-            self._call("chat_stopStream", ignore_errors=True, channel=self._channel, ts=self._ts)
+        if self._streaming and self._ts is not None:
+            try:
+                self._call(
+                    "chat_stopStream", ignore_errors=True, channel=self._channel, ts=self._ts
+                )
+            except _Deferred:
+                self._unstopped.append(self._ts)
         self._ts = None
         self._text = ""
 
     # -- Slack calls -------------------------------------------------------------------------
 
-    def _update(self, ts: str, text: str) -> None:
-        self._call("chat_update", channel=self._channel, ts=ts, markdown_text=text)
+    def _stop(self, ts: str) -> None:
+        """Close a stream once the answer is complete; errors other than 429 are moot (the
+        stream may have expired) and a 429 is waited out."""
+        try:
+            self._waiting.chat_stopStream(channel=self._channel, ts=ts)
+        except SlackApiError as exc:
+            log.info("slack_stop_stream error=%s", _error_code(exc))
+
+    def _update(self, ts: str, text: str, *, wait: bool = False) -> None:
+        if wait:
+            self._waiting.chat_update(channel=self._channel, ts=ts, markdown_text=text)
+        else:
+            self._call("chat_update", channel=self._channel, ts=ts, markdown_text=text)
 
     def _defer_if_limited(self, exc: SlackApiError) -> None:
         if exc.response is not None and exc.response.status_code == 429:

@@ -4,16 +4,14 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis
 from slack_bolt import Ack, App
 
+from bot.deps import BotDeps
 from chatops import messages
 from chatops.payloads import AnswerJob
-
-if TYPE_CHECKING:
-    from bot.app import BotDeps
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +39,7 @@ def register(app: App, deps: BotDeps) -> None:
             response_url=command.get("response_url"),
         )
         try:
-            if deps.dedupe.first_time(("slash", trigger)):
-                deps.jobs.enqueue_answer(job)
+            deps.jobs.enqueue_answer(job, once=(("slash", trigger),))
         except redis.RedisError:
             log.exception("enqueue_failed request_id=%s", job.request_id)
             ack(text=messages.BUSY)

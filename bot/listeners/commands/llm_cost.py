@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis
 from slack_bolt import Ack, App
 
+from bot.deps import BotDeps
 from chatops import messages
 from chatops.payloads import CostReportJob
 from gateway.report import PERIODS
-
-if TYPE_CHECKING:
-    from bot.app import BotDeps
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +59,7 @@ def register(app: App, deps: BotDeps) -> None:
             **parsed,
         )
         try:
-            if deps.dedupe.first_time(("slash", command["trigger_id"])):
-                deps.jobs.enqueue_cost_report(job)
+            deps.jobs.enqueue_cost_report(job, once=(("slash", command["trigger_id"]),))
         except redis.RedisError:
             log.exception("enqueue_failed request_id=%s", job.request_id)
             ack(text=messages.BUSY)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from slack_bolt import App
 
+from bot.deps import BotDeps
 from bot.listeners.events import mention, message
-
-if TYPE_CHECKING:
-    from bot.app import BotDeps
 
 
 def register(app: App, deps: BotDeps) -> None:

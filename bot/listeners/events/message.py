@@ -3,14 +3,12 @@ the bot is the same message Slack also sends as `app_mention` (dedupe answers it
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import App, BoltContext
 
+from bot.deps import BotDeps
 from bot.listeners.events.submit import submit
-
-if TYPE_CHECKING:
-    from bot.app import BotDeps
 
 
 def register(app: App, deps: BotDeps) -> None:

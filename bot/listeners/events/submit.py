@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis
 
+from bot.deps import BotDeps
 from chatops.payloads import AnswerJob, Kind
-
-if TYPE_CHECKING:
-    from bot.app import BotDeps
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +37,9 @@ def submit(deps: BotDeps, kind: Kind, body: dict[str, Any], bot_user_id: str) ->
     )
     identities = (("event", body.get("event_id", ts)), ("msg", f"{channel}:{ts}"))
     try:
-        if not deps.dedupe.first_time(*identities):
+        if not deps.jobs.enqueue_answer(job, once=identities):
             log.info("duplicate_event request_id=%s", job.request_id)
             return
-        deps.jobs.enqueue_answer(job)
     except redis.RedisError as exc:
         # Answering 500 makes Slack deliver the event again later (up to three retries): with
         # the queue down, that is how the question still gets its answer, not a silent drop.

@@ -1,0 +1,34 @@
+"""What listeners need besides Bolt's own arguments, built once per process.
+
+Its own module so that listeners import it downward, never `bot.app` (which imports them).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import redis
+
+from bot.jobs import JobQueue
+from chatops.settings import Settings
+
+
+@dataclass(frozen=True)
+class BotDeps:
+    settings: Settings
+    redis: redis.Redis
+    jobs: JobQueue
+    clock: Callable[[], float] = field(default=time.time)
+
+
+def build_deps(settings: Settings) -> BotDeps:
+    # Short Redis timeouts: a listener must still ack within Slack's 3 s if Redis is gone.
+    connection = redis.Redis.from_url(
+        settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0, health_check_interval=30
+    )
+    return BotDeps(settings, connection, JobQueue(connection, settings))
+
+
+__all__ = ["BotDeps", "build_deps"]
