@@ -26,14 +26,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from gateway.compact_budget import fit_budget
+from gateway.compact_budget import FENCE, fit_budget
 from gateway.compact_kinds import kind_of, language_tag
 from gateway.compact_logs import collapse_identical, collapse_repeats
 from gateway.compact_markup import fold_invisible, fold_whitespace, slack_to_plain, strip_controls
 from gateway.compact_traces import fold_traces
 from gateway.tokens import estimate_tokens
 
-FENCE = "```"
 MAX_BLOCKS = 200
 # A one-line JSON longer than this is taken as minified already (a budget will cut it anyway):
 # parsing a megabyte to find out would cost tens of milliseconds.
@@ -50,6 +49,8 @@ STEPS = (
 )
 
 _NO_NAMES: Mapping[str, str] = MappingProxyType({})
+# Binary-looking text shorter than its note is only stripped of its control characters.
+_BINARY_NOTE_CHARS = 80
 # A paragraph break: one or more blank (or blank-looking) lines; kept so text can be rejoined.
 _PARAGRAPH_BREAK = re.compile(r"(\n[ \t]*\n(?:[ \t]*\n)*)")
 # JSON's tokens: strings (escapes included) and runs of anything but quotes and whitespace.
@@ -71,8 +72,8 @@ class Compacted:
 
 
 class _Document:
-    """The compacted text as it is assembled, with the spans the budget step must respect:
-    code blocks (kept or left out whole) and the fences of log blocks (always kept)."""
+    """The compacted text as it is assembled, with the spans of its code blocks (which a
+    budget keeps or leaves out whole)."""
 
     def __init__(self, names: Mapping[str, str], from_slack: bool) -> None:
         self.names = names
@@ -80,17 +81,14 @@ class _Document:
         self.parts: list[str] = []
         self.length = 0
         self.atomic: list[tuple[int, int]] = []
-        self.pinned: list[tuple[int, int]] = []
         self.tally: dict[str, int] = {}
 
-    def add(self, text: str, *, atomic: bool = False, pinned: bool = False) -> None:
+    def add(self, text: str, *, atomic: bool = False) -> None:
         start = self.length
         self.parts.append(text)
         self.length += len(text)
         if atomic and text:
             self.atomic.append((start, self.length))
-        if pinned and text:
-            self.pinned.append((start, self.length))
 
     def count(self, step: str, amount: int) -> None:
         if amount > 0:
@@ -124,9 +122,7 @@ def compact(
             _add_fenced(document, piece, closed=index + 1 < len(pieces))
     result = document.text()
     if budget_tokens is not None:
-        result, cut = fit_budget(
-            result, budget_tokens, atomic=document.atomic, pinned=document.pinned
-        )
+        result, cut = fit_budget(result, budget_tokens, atomic=document.atomic)
         document.count("budget_cut", cut)
     return Compacted(result, estimate_tokens(text), estimate_tokens(result), document.steps())
 
@@ -146,13 +142,11 @@ def _add_fenced(document: _Document, body: str, *, closed: bool) -> None:
     elif (kind := kind_of(body, fenced=True)) == "code":
         document.add(FENCE + body + close, atomic=True)
         return
-    elif kind == "binary":
+    elif kind == "binary" and len(body) > _BINARY_NOTE_CHARS:
         body = "\n" + _binary_note(document, body) + "\n"
     else:
-        body = _fold(document, body, kind)
-    document.add(FENCE, pinned=True)
-    document.add(body)
-    document.add(close, pinned=True)
+        body = _fold(document, body, "prose" if kind == "binary" else kind)
+    document.add(FENCE + body + close)
 
 
 def _add_unfenced(document: _Document, text: str) -> None:
@@ -180,10 +174,10 @@ def _add_unfenced(document: _Document, text: str) -> None:
             document.add(region, atomic=True)
         elif kind == "json":
             document.add(region)
-        elif kind == "binary":
+        elif kind == "binary" and len(region) > _BINARY_NOTE_CHARS:
             document.add(_binary_note(document, region))
         else:
-            document.add(_fold(document, region, kind))
+            document.add(_fold(document, region, "prose" if kind == "binary" else kind))
 
 
 def _binary_note(document: _Document, body: str) -> str:

@@ -2,13 +2,13 @@
 
 The text is split into units: a line, a slice of a very long line (`_SLICE_CHARS`), or a whole
 code block the person wrote (never cut: kept whole or left out whole). Units are kept in this
-order while they fit: the lines a block's fences sit on (so fences stay paired), code blocks,
-the head (`_HEAD_SHARE` of the budget), the tail (`_TAIL_SHARE`), every line naming an error,
-exception, fatal, panic, failure, denial, timeout or warning, or an HTTP 5xx (worst first,
-alternately from the start and the end) with the line before and after it, then more head
-and tail. Each run
-of units left out becomes one line: `[… 1,234 lines (≈ 9,870 tokens) left out …]`.
-The result is within the budget unless the fence lines alone exceed it.
+order while they fit: code blocks, the head (`_HEAD_SHARE` of the budget), the tail
+(`_TAIL_SHARE`), every line naming an error, exception, fatal, panic, failure, denial, timeout
+or warning, or an HTTP 5xx (worst first, alternately from the start and the end) with the line
+before and after it, then more head and tail. Each run of units left out becomes one line:
+`[… 1,234 lines (≈ 9,870 tokens) left out …]`, followed by a fence when the text left out held
+an odd number of them, so fences stay paired. The result is within the budget unless the
+budget cannot hold a single note.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from typing import NamedTuple
 
 from gateway.tokens import CHARS_PER_TOKEN, estimate_tokens
 
+FENCE = "```"
 _SLICE_CHARS = 400
 _HEAD_SHARE, _TAIL_SHARE = 0.25, 0.15
-# Room reserved for each note: `[… 12,345,678 lines (≈ 123,456,789 tokens) left out …]` + "\n".
+# Room reserved for each note: `[… 12,345,678 lines (≈ 123,456,789 tokens) left out …]`, its
+# newline, and a fence.
 _NOTE_CHARS = 64
 # Words that name a problem, worst first (`http/1.1" 5` is an access log's 5xx).
 _ALARMS = (
@@ -38,32 +40,23 @@ class _Unit(NamedTuple):
     # A slice of a line continues the previous unit's line (no newline between them).
     continues_line: bool
     atomic: bool
-    pinned: bool = False
 
 
 def fit_budget(
-    text: str,
-    budget_tokens: int,
-    *,
-    atomic: Sequence[tuple[int, int]] = (),
-    pinned: Sequence[tuple[int, int]] = (),
+    text: str, budget_tokens: int, *, atomic: Sequence[tuple[int, int]] = ()
 ) -> tuple[str, int]:
-    """`text` within `budget_tokens`, and how many tokens were left out.
-
-    `atomic` spans (code blocks) are kept or left out whole; `pinned` spans (fences of log
-    blocks) are always kept. Spans are character offsets into `text`."""
+    """`text` within `budget_tokens`, and how many tokens were left out. `atomic` spans
+    (code blocks, as character offsets into `text`) are kept or left out whole."""
     before = estimate_tokens(text)
     if before <= budget_tokens:
         return text, 0
-    units = _units(text, atomic, pinned)
+    units = _units(text, atomic)
     keep = _choose(text, units, max(0, budget_tokens) * CHARS_PER_TOKEN)
     cut = _render(text, units, keep)
     return cut, before - estimate_tokens(cut)
 
 
-def _units(
-    text: str, atomic: Sequence[tuple[int, int]], pinned: Sequence[tuple[int, int]]
-) -> list[_Unit]:
+def _units(text: str, atomic: Sequence[tuple[int, int]]) -> list[_Unit]:
     units: list[_Unit] = []
     spans = sorted(atomic)
     span_at = 0
@@ -88,17 +81,6 @@ def _units(
                 for at in range(position, end, _SLICE_CHARS)
             )
         position = end + 1
-    return _pin(units, pinned)
-
-
-def _pin(units: list[_Unit], pinned: Sequence[tuple[int, int]]) -> list[_Unit]:
-    """Mark the units that hold a pinned span (found by bisecting the units' starts)."""
-    starts = [unit.start for unit in units]
-    for span_start, span_end in pinned:
-        first = max(0, bisect_right(starts, span_start) - 1)
-        last = max(first, bisect_right(starts, max(span_start, span_end - 1)) - 1)
-        for index in range(first, last + 1):
-            units[index] = units[index]._replace(pinned=True)
     return units
 
 
@@ -108,7 +90,7 @@ class _Selection:
     def __init__(self, units: list[_Unit], budget_chars: int) -> None:
         self.units = units
         self.keep = [False] * len(units)
-        self.room = budget_chars
+        self.room = budget_chars - _NOTE_CHARS  # gaps can outnumber kept islands by one
 
     def take(self, index: int) -> bool:
         if self.keep[index]:
@@ -119,7 +101,7 @@ class _Selection:
         after = index + 1 < len(self.units) and self.keep[index + 1]
         if not (before or after):
             cost += _NOTE_CHARS  # a new island of kept text may need one more note
-        if cost > self.room and not unit.pinned:
+        if cost > self.room:
             return False
         self.keep[index] = True
         self.room -= cost
@@ -141,9 +123,6 @@ class _Selection:
 def _choose(text: str, units: list[_Unit], budget_chars: int) -> list[bool]:
     """Which units to keep, in priority order, while they and their notes fit."""
     chosen = _Selection(units, budget_chars)
-    for index, unit in enumerate(units):
-        if unit.pinned:
-            chosen.take(index)
     for index, unit in enumerate(units):
         if unit.atomic:
             chosen.take(index)
@@ -203,10 +182,13 @@ def _render(text: str, units: list[_Unit], keep: list[bool]) -> str:
         end = index
         while end < len(units) and not keep[end]:
             end += 1
+        start, stop = units[index].start, units[end - 1].end
         inline = _is_within_line(text, units, index, end)
         if parts and not (inline and unit.continues_line):
             parts.append("\n")
-        parts.append(_note(text, units[index].start, units[end - 1].end, inline))
+        parts.append(_note(text, start, stop, inline))
+        if text.count(FENCE, start, stop) % 2:
+            parts.append(FENCE if inline else "\n" + FENCE)
         index, after_note = end, not inline
     return "".join(parts)
 
