@@ -9,7 +9,8 @@ RUN python -m venv /opt/venv
 WORKDIR /src
 COPY . .
 # A regular (not editable) install without the dev extras: the image needs no source tree.
-RUN /opt/venv/bin/pip install .
+# The sandbox extra (moto, the emulated EC2 API) serves compose's offline demo profile.
+RUN /opt/venv/bin/pip install '.[sandbox]'
 
 FROM python:3.11-slim
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
