@@ -75,12 +75,16 @@ def line_keys(lines: Sequence[str]) -> list[str]:
 def collapse_repeats(lines: Sequence[str]) -> tuple[list[str], int]:
     """The lines with repeats collapsed, and how many lines were removed."""
     keys = line_keys(lines)
+    blank = keys.count("")
+    if len(set(keys)) - (blank > 0) == len(keys) - blank:
+        return list(lines), 0  # no two lines alike (blank lines aside): nothing can collapse
     records = _records(lines, _runs(lines, keys))
     groups: dict[tuple[str, ...], list[int]] = {}
     for index, record in enumerate(records):
         head = record[0][0]
         if len(keys[head]) >= MIN_SIMILAR_KEY and _is_entry(lines[head]):
-            groups.setdefault(tuple(keys[start] for start, _ in record), []).append(index)
+            signature = (keys[head],) if len(record) == 1 else tuple(keys[s] for s, _ in record)
+            groups.setdefault(signature, []).append(index)
     times = [1] * len(records)
     dropped = [False] * len(records)
     for members in groups.values():
