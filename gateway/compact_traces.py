@@ -26,6 +26,7 @@ _FRAME = re.compile(
 )
 _GO_PATH = re.compile(r"\t\S+\.go:\d+")
 _FRAME_MARKERS = (" at ", "\tat ", 'File "', ".go:")
+_WHERE_CHARS = 300
 # Java/Kotlin frame target: an optional class-loader or module prefix, then package.Class.method.
 _JAVA_TARGET = re.compile(r"(?:[\w.-]*//|(?P<module>[\w.]+)(?:@[^/\s]*)?/)?(?P<name>[\w$.<>]+)\(")
 _NODE_INTERNALS = ("(node:", "(internal/", "(<anonymous>)", "(index ")
@@ -133,7 +134,8 @@ def _frame_at(lines: Sequence[str], i: int) -> _Frame | None:
                 return _Frame(2, _go_library(path.group(0)), "go")
         return None
     if match.group("at"):
-        return _Frame(1, _at_library(match.group("where")), "at")
+        # Cached by its text (traces repeat); the head is enough and keeps the cache small.
+        return _Frame(1, _at_library(match.group("where")[:_WHERE_CHARS]), "at")
     if match.group("py"):
         return _Frame(_python_frame_lines(lines, i, len(match.group("indent"))),
                       _python_library(match.group("path")), "py")  # fmt: skip
