@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from chatops import logs
-from chatops.commands import ask, bot, cache_check, cost, replay, sandbox, up, worker
+from chatops.commands import ask, bot, cache_check, cost, health, replay, sandbox, up, worker
 from gateway.errors import ChatOpsError, ConfigError
 
-COMMANDS = (up, ask, bot, worker, sandbox, cost, replay, cache_check)
+COMMANDS = (up, ask, bot, worker, sandbox, cost, replay, cache_check, health)
 
 log = logging.getLogger("chatops")
 

@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,17 +44,33 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait(check: object, what: str, timeout_s: float = 20.0) -> None:
+# A port found free can be taken by another process before ours binds it: try again.
+PORT_ATTEMPTS = 3
+
+
+def _healthy(url: str) -> bool:
+    with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+        return bool(response.status == 200)
+
+
+def _wait_alive(
+    process: subprocess.Popen[bytes],
+    check: Callable[[], object],
+    what: str,
+    timeout_s: float = 20.0,
+) -> bool:
+    """True once `check` passes; False if the process exited first (it lost its port)."""
     deadline = time.monotonic() + timeout_s
-    while True:
+    while process.poll() is None:
         try:
-            if check():  # type: ignore[operator]
-                return
+            if check():
+                return True
         except Exception:
             pass
         if time.monotonic() > deadline:
             raise ConfigError(f"{what} did not start within {timeout_s:.0f} s")
         time.sleep(0.05)
+    return False
 
 
 @contextmanager
@@ -63,29 +79,33 @@ def redis_server() -> Iterator[str]:
     binary = shutil.which("redis-server")
     if binary is None:
         raise ConfigError("REDIS_URL: no Redis answers and redis-server is not on PATH")
-    port = free_port()
     with tempfile.TemporaryDirectory() as workdir:
-        process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                workdir,
-                "--maxmemory-policy",
-                "noeviction",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        url = f"redis://127.0.0.1:{port}/0"
+        for _ in range(PORT_ATTEMPTS):
+            port = free_port()
+            process = subprocess.Popen(
+                [
+                    binary,
+                    "--port",
+                    str(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    workdir,
+                    "--maxmemory-policy",
+                    "noeviction",
+                ],
+                stdout=subprocess.DEVNULL,
+            )
+            url = f"redis://127.0.0.1:{port}/0"
+            if _wait_alive(process, redis.Redis.from_url(url).ping, "redis-server"):
+                break
+        else:
+            raise ConfigError(f"redis-server did not start in {PORT_ATTEMPTS} attempts")
         try:
-            _wait(lambda: redis.Redis.from_url(url).ping(), "redis-server")
             yield url
         finally:
             process.terminate()
@@ -107,10 +127,12 @@ class Stack:
 
     def spawn(self, *args: str, name: str) -> subprocess.Popen[bytes]:
         # The child keeps its own copy of the log's descriptor; ours is closed at once.
+        # Run in the stack's own folder: no `.env` of the checkout is read.
         with open(os.path.join(self.log_dir, f"{name}.log"), "ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "chatops.cli", *args],
                 env=self.env,
+                cwd=self.log_dir,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -124,13 +146,17 @@ class Stack:
         return worker
 
     def start_bot(self) -> None:
-        port = free_port()
-        self.spawn("bot", "--host", "127.0.0.1", "--port", str(port), "--workers", "1", name="bot")
-        self.bot_url = f"http://127.0.0.1:{port}"
-        _wait(
-            lambda: urllib.request.urlopen(f"{self.bot_url}/healthz", timeout=1).status == 200,
-            "the bot",
-        )
+        """The bot on a free port; if another process took the port between our probe and
+        gunicorn's bind (a race), it exits at once and is started again on another."""
+        for _ in range(PORT_ATTEMPTS):
+            port = free_port()
+            bot = self.spawn(
+                "bot", "--host", "127.0.0.1", "--port", str(port), "--workers", "1", name="bot"
+            )
+            self.bot_url = f"http://127.0.0.1:{port}"
+            if _wait_alive(bot, lambda: _healthy(self.bot_url), "the bot"):
+                return
+        raise ConfigError(f"the bot did not start in {PORT_ATTEMPTS} attempts; see {self.log_dir}")
 
     def logs(self) -> str:
         """Every process's log, each under its name."""
@@ -152,6 +178,16 @@ class Stack:
                 process.wait()
 
 
+# What a stack's processes inherit from the shell: how to find programs and Python, and the
+# locale — never a setting (TIER_*, LEVERS, REDIS_URL, AWS_PROFILE …), which would make a
+# local run, a test or a benchmark depend on whoever started it.
+_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH", "TZ")
+
+
+def _clean_environment() -> dict[str, str]:
+    return {name: os.environ[name] for name in _INHERITED if name in os.environ}
+
+
 def stack_env(
     redis_url: str,
     slack: SlackEmulator,
@@ -160,13 +196,8 @@ def stack_env(
     ec2: OpenAICompatEmulator,
 ) -> dict[str, str]:
     """Settings, as environment variables, that point every real client at the emulators."""
-    passthrough = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AWS_", "SLACK_", "JIRA_", "EC2_", "BEDROCK_", "TIER_"))
-    }
     return {
-        **passthrough,
+        **_clean_environment(),
         "REDIS_URL": redis_url,
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,

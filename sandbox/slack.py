@@ -8,9 +8,16 @@ URL layout:
     POST     /response/<id>         a slash command's response_url (see `response_url_for`)
 
 Errors come back as Slack sends them — HTTP 200 with `{"ok": false, "error": …}` — except a
-`ratelimited` fault, which is HTTP 429 with `Retry-After`. Any other fault kind is returned as
-the Slack error of that name (with `Fault.status` as the HTTP status when set). State and its
-rules live in `sandbox.slack_store`; this module maps HTTP calls onto them.
+`ratelimited` fault, which is HTTP 429 with `Retry-After`, and a `reset` fault, which drops the
+connection without an answer. Any other fault kind is returned as the Slack error of that name
+(with `Fault.status` as the HTTP status when set).
+
+Slack's own refusals follow from state, as they do on Slack: the app's granted `scopes` (a
+method whose scope is missing answers `missing_scope` with `needed`), and the bot's channel
+membership — posting in a public channel it has not joined needs `chat:write.public`
+(else `not_in_channel`); a private channel it is not in does not exist for it
+(`channel_not_found`). State and its rules live in `sandbox.slack_store`; this module maps HTTP
+calls onto them.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from sandbox.slack_args import (
 )
 from sandbox.slack_store import (
     ChangeHook,
+    SlackChannel,
     SlackMethodError,
     SlackStore,
     SlackUser,
@@ -41,6 +49,40 @@ from sandbox.slack_store import (
 from sandbox.slack_uploads import SlackFile, UploadStore
 
 DEFAULT_REPLIES_LIMIT = 1000
+# What slack-manifest.yml grants (a test keeps them equal); an emulator can be given fewer.
+MANIFEST_SCOPES = frozenset(
+    {
+        "app_mentions:read",
+        "channels:history",
+        "chat:write",
+        "chat:write.public",
+        "commands",
+        "files:read",
+        "files:write",
+        "groups:history",
+        "im:history",
+        "im:read",
+        "im:write",
+        "mpim:history",
+        "reactions:write",
+        "users:read",
+    }
+)
+# The scope each method needs (history and info are checked per kind of channel below).
+_METHOD_SCOPES = {
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "chat.startStream": "chat:write",
+    "chat.appendStream": "chat:write",
+    "chat.stopStream": "chat:write",
+    "users.info": "users:read",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
+    "reactions.add": "reactions:write",
+}
+# Methods that post into a channel: membership (or chat:write.public) applies.
+_POSTING = frozenset({"chat.postMessage", "chat.startStream", "chat.postEphemeral"})
 
 Method = Callable[[Args], Args]
 
@@ -68,6 +110,7 @@ class SlackEmulator(EmulatorServer):
         port: int = 0,
         *,
         stream_lifetime_s: float = 300.0,
+        scopes: frozenset[str] = MANIFEST_SCOPES,
         team_id: str = "T_DEMO",
         team: str = "ChatOps Demo",
         bot_user_id: str = "U_CHATOPS",
@@ -75,6 +118,7 @@ class SlackEmulator(EmulatorServer):
         app_id: str = "A_CHATOPS",
     ) -> None:
         super().__init__(host, port)
+        self.scopes = set(scopes)
         self.team_id, self.team = team_id, team
         self.bot_user_id, self.bot_id, self.app_id = bot_user_id, bot_id, app_id
         self.store = SlackStore(stream_lifetime_s=stream_lifetime_s, team_id=team_id)
@@ -92,6 +136,7 @@ class SlackEmulator(EmulatorServer):
             "chat.appendStream": self._append_stream,
             "chat.stopStream": self._stop_stream,
             "conversations.replies": self._replies,
+            "conversations.info": self._conversation_info,
             "users.info": self._users_info,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
@@ -143,8 +188,19 @@ class SlackEmulator(EmulatorServer):
     def add_user(self, user_id: str, name: str, real_name: str = "") -> None:
         self.store.add_user(SlackUser(user_id, name, real_name or name.title()))
 
-    def add_channel(self, channel_id: str, name: str | None = None) -> None:
-        self.store.add_channel(channel_id, name)
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str | None = None,
+        *,
+        private: bool = False,
+        bot_is_member: bool = True,
+    ) -> None:
+        self.store.add_channel(channel_id, name, private=private, bot_is_member=bot_is_member)
+
+    def set_bot_membership(self, channel_id: str, *, member: bool) -> None:
+        """The bot is invited to (or removed from) a channel."""
+        self.store.channel(channel_id).bot_is_member = member
 
     def dm_channel(self, user_id: str) -> str:
         return self.store.dm_channel(user_id)
@@ -201,11 +257,39 @@ class SlackEmulator(EmulatorServer):
         args: Args = {k: v[-1] for k, v in ex.query.items()}
         args.update(ex.body if isinstance(ex.body, dict) else {})
         try:
+            self._check_allowed(ex.param("method"), args)
             ex.send_json({"ok": True, **method(args)})
         except SlackMethodError as exc:
-            ex.send_json({"ok": False, "error": exc.code})
+            ex.send_json({"ok": False, "error": exc.code, **exc.extra})
+
+    def _check_allowed(self, name: str, args: Args) -> None:
+        """Slack's refusals that follow from the app's scopes and the bot's membership."""
+        needed = _METHOD_SCOPES.get(name)
+        channel = self._channel_of(args)
+        if name in ("conversations.replies", "conversations.info") and channel is not None:
+            needed = _history_scope(name, channel)
+        if needed and needed not in self.scopes:
+            raise SlackMethodError("missing_scope", needed=needed, provided=",".join(self.scopes))
+        if channel is None or channel.is_im or channel.bot_is_member:
+            return
+        if channel.is_private:
+            raise SlackMethodError("channel_not_found")
+        if name in _POSTING and "chat:write.public" not in self.scopes:
+            raise SlackMethodError("not_in_channel")
+
+    def _channel_of(self, args: Args) -> SlackChannel | None:
+        channel_id = args.get("channel")
+        if not channel_id:
+            return None
+        try:
+            return self.store.channel(str(channel_id))
+        except SlackMethodError:
+            return None
 
     def _send_fault(self, ex: Exchange, fault: Fault) -> None:
+        if fault.kind == "reset":
+            ex.cut()
+            return
         if fault.kind == "ratelimited":
             ex.send_json(
                 {"ok": False, "error": "ratelimited"},
@@ -360,6 +444,9 @@ class SlackEmulator(EmulatorServer):
             "response_metadata": {"next_cursor": cursor},
         }
 
+    def _conversation_info(self, args: Args) -> Args:
+        return {"channel": self.store.channel(required(args, "channel")).to_api()}
+
     def _users_info(self, args: Args) -> Args:
         return {"user": self.store.find_user(required(args, "user")).to_api(self.team_id)}
 
@@ -392,4 +479,9 @@ def _api_view(view: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in view.items() if k not in ("channel", "streaming", "edits")}
 
 
-__all__ = ["SlackEmulator", "SlackFile"]
+def _history_scope(method: str, channel: SlackChannel) -> str:
+    kind = "im" if channel.is_im else "groups" if channel.is_private else "channels"
+    return f"{kind}:history" if method == "conversations.replies" else f"{kind}:read"
+
+
+__all__ = ["MANIFEST_SCOPES", "SlackEmulator", "SlackFile"]

@@ -35,9 +35,11 @@ ChangeHook = Callable[[str, str, dict[str, Any]], None]
 class SlackMethodError(Exception):
     """A Web API call failed the way Slack fails it: HTTP 200 and `{"ok": false, "error": code}`."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, **extra: str) -> None:
         super().__init__(code)
         self.code = code
+        # Fields Slack adds to some errors, e.g. `needed` and `provided` for `missing_scope`.
+        self.extra = extra
 
 
 @dataclass
@@ -71,10 +73,26 @@ class SlackChannel:
     id: str
     name: str
     dm_user: str | None = None
+    is_private: bool = False
+    # Whether the bot has joined; a DM always has it.
+    bot_is_member: bool = True
 
     @property
     def is_im(self) -> bool:
         return self.dm_user is not None
+
+    def to_api(self) -> dict[str, Any]:
+        """`conversations.info`'s `channel`, as the bot sees it."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "is_channel": not self.is_im and not self.is_private,
+            "is_group": self.is_private,
+            "is_im": self.is_im,
+            "is_private": self.is_private or self.is_im,
+            "is_member": self.bot_is_member,
+            **({"user": self.dm_user} if self.dm_user else {}),
+        }
 
 
 @dataclass
@@ -161,12 +179,18 @@ class SlackStore:
             return self._users[user_id]
 
     def add_channel(
-        self, channel_id: str, name: str | None = None, dm_user: str | None = None
+        self,
+        channel_id: str,
+        name: str | None = None,
+        dm_user: str | None = None,
+        *,
+        private: bool = False,
+        bot_is_member: bool = True,
     ) -> None:
         with self._lock:
             if channel_id not in self._channels:
                 self._channels[channel_id] = SlackChannel(
-                    channel_id, name or channel_id.lower(), dm_user
+                    channel_id, name or channel_id.lower(), dm_user, private, bot_is_member
                 )
                 self._messages[channel_id] = []
 

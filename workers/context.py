@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 from slack_sdk import WebClient
@@ -13,6 +14,10 @@ from gateway import Message, keys
 
 # Turns kept as context: older ones are dropped first (the cost engine trims further).
 MAX_TURNS = 20
+PAGE_SIZE = 200
+# A thread of up to 2,000 messages is read whole; a longer one stops there (Slack reads
+# replies oldest first), a bound on the Slack calls one answer may make.
+MAX_PAGES = 10
 
 
 @dataclass(frozen=True)
@@ -56,9 +61,20 @@ class ConversationMemory:
         self._cache.set(keys.thread_context(channel, key_ts), data, ex=self._ttl_s)
 
     def _read_thread(self, channel: str, thread_ts: str) -> list[Turn]:
-        response = self._slack.conversations_replies(channel=channel, ts=thread_ts, limit=100)
+        """Every message of the thread, page by page: a long thread's newest turns are on its
+        last page, and they matter most."""
+        messages: list[dict[str, Any]] = []
+        cursor = ""
+        for _ in range(MAX_PAGES):
+            response = self._slack.conversations_replies(
+                channel=channel, ts=thread_ts, limit=PAGE_SIZE, cursor=cursor or None
+            )
+            messages += response.get("messages", [])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor", "")
+            if not response.get("has_more") or not cursor:
+                break
         turns = []
-        for message in response.get("messages", []):
+        for message in messages:
             is_bot = bool(message.get("bot_id")) or message.get("user") == self._bot_user_id
             turns.append(
                 Turn("assistant" if is_bot else "user", message.get("text", ""), message["ts"])

@@ -12,7 +12,7 @@ import time
 
 import redis
 
-from chatops.settings import Settings, load_settings
+from chatops.settings import load_settings
 from gateway.errors import ConfigError
 
 
@@ -25,6 +25,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="exit after the sandbox script (default when stdout is not a terminal)",
     )
     parser.add_argument("--workers", type=int, default=1, help="interactive worker processes")
+    parser.add_argument(
+        "--redis-url",
+        default=None,
+        help="sandbox only: use this Redis instead of starting a private redis-server "
+        "(it must be one you can spare: the sandbox writes its queues and ledger there)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -33,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     once = args.once if args.once is not None else not sys.stdout.isatty()
     if settings.slack_bot_token is not None:
         return _run_configured(args.workers)
-    return _run_sandbox(settings, args.workers, once)
+    return _run_sandbox(args.redis_url, args.workers, once)
 
 
 def _run_configured(workers: int) -> int:
@@ -55,28 +61,32 @@ def _run_configured(workers: int) -> int:
             process.wait(timeout=30)
 
 
-def _sandbox_redis(settings: Settings) -> str | None:
-    """None: start a private redis-server (nothing of yours is touched). Without the binary
-    (the slim container image), the configured REDIS_URL, if it answers."""
-    if shutil.which("redis-server"):
+def _sandbox_redis(redis_url: str | None) -> str | None:
+    """None: start a private redis-server, so nothing of yours is touched — never the
+    configured REDIS_URL, which may be production's queue. Another Redis only when asked
+    (`--redis-url`, e.g. compose's sandbox profile), and only if it answers."""
+    if redis_url is None:
+        if shutil.which("redis-server") is None:
+            raise ConfigError(
+                "redis-server is not on PATH: install it, or pass --redis-url with a Redis "
+                "the sandbox may write to"
+            )
         return None
     try:
-        redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2).ping()
+        redis.Redis.from_url(redis_url, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:
-        raise ConfigError(
-            f"REDIS_URL: {settings.redis_url} does not answer and redis-server is not on PATH"
-        ) from exc
-    return settings.redis_url
+        raise ConfigError(f"--redis-url: {redis_url} does not answer") from exc
+    return redis_url
 
 
-def _run_sandbox(settings: Settings, workers: int, once: bool) -> int:
+def _run_sandbox(redis_url: str | None, workers: int, once: bool) -> int:
     from chatops.demo import play
     from chatops.stack import local_stack
     from chatops.terminal_view import TerminalView
     from sandbox.llm import Pace
 
     print("No Slack credentials configured: starting the local sandbox…", file=sys.stderr)
-    with local_stack(_sandbox_redis(settings), workers=workers) as stack:
+    with local_stack(_sandbox_redis(redis_url), workers=workers) as stack:
         # Model pacing like a hosted model, so the streaming is visible.
         stack.bedrock.pace = Pace(ttft_ms=300, tokens_per_s=80)
         stack.ec2.pace = Pace(ttft_ms=150, tokens_per_s=40)

@@ -7,6 +7,8 @@ import re
 import sys
 from pathlib import Path
 
+import redis
+
 from tests.e2e.test_cli_ask import CLEAN_ENV, _chatops
 
 
@@ -36,11 +38,22 @@ def test_up_plays_the_sandbox_conversation_and_exits(tmp_path: Path) -> None:
     assert "Script done: 4 requests acknowledged" in result.stderr
 
 
-def test_up_without_redis_says_which_setting_to_fix(tmp_path: Path) -> None:
+def test_up_never_uses_a_redis_it_did_not_start_unless_told(
+    tmp_path: Path, redis_url: str
+) -> None:
     bin_dir = Path(sys.executable).parent  # python, but no redis-server
-    env = {**CLEAN_ENV, "PATH": str(bin_dir), "REDIS_URL": "redis://127.0.0.1:1/0"}
+    # REDIS_URL answers (it could be production's queue): the sandbox must not write there.
+    env = {**CLEAN_ENV, "PATH": str(bin_dir), "REDIS_URL": redis_url}
     result = _chatops("up", env=env, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
-        "chatops: REDIS_URL: redis://127.0.0.1:1/0 does not answer and redis-server is not on PATH"
+        "chatops: redis-server is not on PATH: install it, or pass --redis-url with a Redis "
+        "the sandbox may write to"
+    )
+    assert redis.Redis.from_url(redis_url).dbsize() == 0
+
+    told = _chatops("up", "--redis-url", "redis://127.0.0.1:1/0", env=env, cwd=tmp_path)
+    assert told.returncode == 2
+    assert told.stderr.strip().splitlines()[-1] == (
+        "chatops: --redis-url: redis://127.0.0.1:1/0 does not answer"
     )

@@ -15,6 +15,7 @@ import yaml
 
 from chatops.cli import build_parser
 from chatops.settings import Settings, load_settings
+from sandbox.slack import MANIFEST_SCOPES
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_VARS = {name.upper() for name in Settings.model_fields}
@@ -139,13 +140,42 @@ def test_manifest_grants_every_scope_the_bot_needs() -> None:
     needed = {
         "app_mentions:read",
         "chat:write",
+        "chat:write.public",
         "commands",
         "channels:history",
         "groups:history",
         "im:history",
+        "mpim:history",
         "im:read",
         "im:write",
         "users:read",
+        "files:read",
         "files:write",
+        "reactions:write",
     }
     assert needed <= set(manifest()["oauth_config"]["scopes"]["bot"])
+
+
+def test_the_slack_emulator_grants_what_the_manifest_grants() -> None:
+    # The end-to-end tests' Slack refuses exactly what the real app would be refused.
+    assert set(manifest()["oauth_config"]["scopes"]["bot"]) == set(MANIFEST_SCOPES)
+
+
+def _seconds(duration: str) -> int:
+    return int(duration.removesuffix("s"))
+
+
+@pytest.mark.parametrize("worker", ["worker-interactive", "worker-bulk"])
+def test_workers_outlast_their_longest_job_on_shutdown(worker: str) -> None:
+    # SIGTERM is a warm shutdown: the job in hand finishes, if compose waits long enough.
+    grace = _seconds(services()[worker]["stop_grace_period"])
+    assert grace > Settings.model_fields["job_timeout_s"].default
+
+
+@pytest.mark.parametrize("worker", ["worker-interactive", "worker-bulk"])
+def test_workers_have_a_health_check_that_parses(worker: str) -> None:
+    check = services()[worker]["healthcheck"]
+    assert not check.get("disable")
+    args = check["test"][1:]
+    assert args[:3] == ["chatops", "health", "worker"]
+    build_parser().parse_args(args[1:])
