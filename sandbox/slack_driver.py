@@ -129,12 +129,19 @@ class SlackDriver:
         return response
 
     def dm(
-        self, user: str, text: str, channel: str | None = None, *, bad_signature: bool = False
+        self,
+        user: str,
+        text: str,
+        channel: str | None = None,
+        *,
+        thread_ts: str | None = None,
+        bad_signature: bool = False,
     ) -> DriverResponse:
-        """A direct message to the bot: stored, then delivered as a `message.im` event."""
+        """A direct message to the bot (in a DM thread when `thread_ts` is given): stored, then
+        delivered as a `message.im` event."""
         channel = channel or self.emulator.dm_channel(user)
-        ts = self.emulator.post_as_user(channel, user, text)
-        event = self._message_event("message", user, channel, text, ts, None)
+        ts = self.emulator.post_as_user(channel, user, text, thread_ts)
+        event = self._message_event("message", user, channel, text, ts, thread_ts)
         return self._deliver({**event, "channel_type": "im"}, bad_signature)
 
     def retry(
