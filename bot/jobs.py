@@ -33,7 +33,12 @@ class JobQueue:
         self._interactive = Queue(
             INTERACTIVE_QUEUE, connection=connection, serializer=JSONSerializer
         )
-        self._retry = Retry(max=settings.job_retries, interval=RETRY_INTERVALS_S)
+        # RQ refuses Retry(max=0): no retries is no Retry at all.
+        self._retry = (
+            Retry(max=settings.job_retries, interval=RETRY_INTERVALS_S)
+            if settings.job_retries
+            else None
+        )
         self._timeout = settings.job_timeout_s
 
     def enqueue_answer(self, job: AnswerJob, once: tuple[Identity, ...] = ()) -> bool:
@@ -68,7 +73,7 @@ class JobQueue:
                 args=(job.model_dump(mode="json"),),
                 job_id=job_id,
                 timeout=self._timeout,
-                retry=self._retry if self._retry.max else None,
+                retry=self._retry,
                 failure_ttl=FAILURE_TTL_S,
                 result_ttl=RESULT_TTL_S,
                 description=f"{kind} {job_id}",

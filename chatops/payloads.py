@@ -18,9 +18,13 @@ QUEUE_NAMES = (INTERACTIVE_QUEUE, BULK_QUEUE)
 # Job functions, named by import path: the bot never imports worker code.
 ANSWER_FUNCTION = "workers.jobs.answer"
 COST_REPORT_FUNCTION = "workers.jobs.cost_report"
+# Flushes one batch group (`workers.batch_collector`); scheduled on the bulk queue.
+BATCH_FLUSH_FUNCTION = "workers.batch_collector.flush_job"
 # Their failure callbacks (RQ `Callback(on_failure=…)`): one clear message once none is left.
 ANSWER_FAILED_CALLBACK = "workers.jobs.answer_failed"
 COST_REPORT_FAILED_CALLBACK = "workers.jobs.cost_report_failed"
+# Scheduled when a failed answer's reply is still leased by a worker that may be alive.
+GIVE_UP_ANSWER_FUNCTION = "workers.jobs.give_up_answer"
 
 # Which prompt template answers each kind of request.
 TASK_BY_KIND: dict[str, str] = {"ask": "ask", "mention": "thread", "dm": "dm"}
@@ -80,9 +84,11 @@ class CostReportJob(BaseModel):
 __all__ = [
     "ANSWER_FAILED_CALLBACK",
     "ANSWER_FUNCTION",
+    "BATCH_FLUSH_FUNCTION",
     "BULK_QUEUE",
     "COST_REPORT_FAILED_CALLBACK",
     "COST_REPORT_FUNCTION",
+    "GIVE_UP_ANSWER_FUNCTION",
     "INTERACTIVE_QUEUE",
     "QUEUE_NAMES",
     "TASK_BY_KIND",

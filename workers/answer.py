@@ -249,14 +249,16 @@ class AnswerRun:
         else:
             log.warning("no_private_channel request_id=%s", self.job.request_id)
 
-    def give_up(self, exc: BaseException | None) -> None:
-        """No retry is left (or the worker died on the last one): one clear message."""
+    def give_up(self, exc: BaseException | None) -> bool:
+        """No retry is left (or the worker died on the last one): one clear message. False
+        when a worker still holds the reply's lease — alive, or dead less than a lease ago:
+        ask again once it has lapsed."""
         self.state.refresh()
         if self.state.done:
-            return
+            return True
         if self.rt.queue_redis.exists(keys.reply_owner(self.job.request_id)):
-            log.info("give_up_skipped request_id=%s: a live worker owns it", self.job.request_id)
-            return
+            log.info("give_up_deferred request_id=%s: the reply is leased", self.job.request_id)
+            return False
         error_id = uuid.uuid4().hex[:8]
         log.error(
             "answer_failed request_id=%s error_id=%s", self.job.request_id, error_id, exc_info=exc
@@ -279,6 +281,7 @@ class AnswerRun:
             self._tell_privately(text)
         self.state.mark_done()
         self.rt.queue_redis.hincrby(keys.metrics(), f"job_failures|{self.job.kind}", 1)
+        return True
 
 
 __all__ = ["AnswerRun", "footer"]

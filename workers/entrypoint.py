@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import redis
 from rq import Queue, SimpleWorker
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 
 MISSED_BEATS = 3
+MAX_RESTART_BACKOFF_S = 30.0
 
 
 class HeartbeatWorker(SimpleWorker):
@@ -83,6 +85,10 @@ def _settle_accounts() -> None:
 
 def build_worker(settings: Settings, queue_name: str, name: str | None = None) -> SimpleWorker:
     runtime.install(runtime.build_runtime(settings))
+    return _worker(settings, queue_name, name)
+
+
+def _worker(settings: Settings, queue_name: str, name: str | None = None) -> SimpleWorker:
     connection = redis.Redis.from_url(settings.redis_url)
     return HeartbeatWorker(
         [Queue(queue_name, connection=connection, serializer=JSONSerializer)],
@@ -98,10 +104,27 @@ def build_worker(settings: Settings, queue_name: str, name: str | None = None) -
 
 
 def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> None:
-    worker = build_worker(settings, queue_name)
-    log.info("worker_ready queue=%s name=%s", queue_name, worker.name)
-    # The scheduler moves retries (Retry intervals) back onto the queue.
-    worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level.upper())
+    """Take jobs until stopped. RQ survives Redis going away while it waits for a job, but not
+    while it records a job's outcome: then the worker starts over (clients, the runtime and its
+    pending ledger writes kept), and the job in hand is retried as an abandoned one."""
+    runtime.install(runtime.build_runtime(settings))
+    backoff_s = 1.0
+    while True:
+        try:
+            worker = _worker(settings, queue_name)
+            log.info("worker_ready queue=%s name=%s", queue_name, worker.name)
+            # The scheduler moves retries (Retry intervals) back onto the queue.
+            worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level.upper())
+            return
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            log.warning(
+                "worker_lost_redis queue=%s: %s; starting over in %.0f s",
+                queue_name,
+                exc,
+                backoff_s,
+            )
+        time.sleep(backoff_s)
+        backoff_s = min(backoff_s * 2, MAX_RESTART_BACKOFF_S)
 
 
 __all__ = ["build_worker", "run_worker"]
