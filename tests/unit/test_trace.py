@@ -128,7 +128,91 @@ def test_a_bad_line_is_named_with_its_field(
 
 def test_a_bad_header_is_line_1(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"tiny.jsonl line 1: field 'version'"):
-        load_trace(_write(tmp_path, {**HEADER, "version": 2}, ASK))
+        load_trace(_write(tmp_path, {**HEADER, "version": 3}, ASK))
+
+
+# -- version 2: what a converted Slack export needs --------------------------------------------
+
+V2_HEADER = {
+    "trace": "tiny",
+    "version": 2,
+    "description": "",
+    "users": {"U024BE7LH": "alice", "W0DAVE004": "dave"},
+    "channels": {"C024BE91L": "ops"},
+    "dm_channels": {"D0ALICEBOT": "U024BE7LH"},
+    "text_format": "slack",
+    "started_at": "2026-11-02T09:00:00Z",
+}
+DM = {"t": 1, "kind": "dm", "user": "U024BE7LH", "channel": "D0ALICEBOT", "text": "hi"}
+
+
+def test_version_2_holds_dm_threads_real_dm_ids_and_escaped_text(tmp_path: Path) -> None:
+    lines = [
+        V2_HEADER,
+        {**DM, "thread": "th-0001", "slack_ts": "1793610800.000100"},
+        {**DM, "t": 2, "thread": "th-0001", "text": "and &lt;next&gt; week?"},
+        {"t": 3, "kind": "mention", "user": "W0DAVE004", "channel": "C024BE91L", "text": "x"},
+    ]
+    trace = load_trace(_write(tmp_path, *lines))
+
+    assert trace.jira_fixture is None and trace.jira_updates() == ()
+    assert [e.thread for e in trace.events[:2]] == ["th-0001", "th-0001"]
+    assert trace.events[1].text == "and &lt;next&gt; week?"
+    assert trace.events[0].slack_ts == "1793610800.000100"
+    assert trace.dm_channels()["D0ALICEBOT"] == "U024BE7LH"
+    assert trace.header.started_at is not None and trace.header.started_at.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    ("header", "lines", "expected"),
+    [
+        (V2_HEADER, [{**DM, "channel": "D_ALICE"}], r"line 2: field 'channel' of a dm must be D0A"),
+        (
+            V2_HEADER,
+            [
+                {**DM, "thread": "th-0001"},
+                {**DM, "t": 2, "thread": "th-0001", "kind": "mention", "channel": "C024BE91L"},
+            ],
+            r"line 3: field 'thread': th-0001 .* dm",
+        ),
+        (
+            V2_HEADER,
+            [
+                {
+                    **ASK,
+                    "user": "U024BE7LH",
+                    "channel": "C024BE91L",
+                    "kind": "summarize",
+                    "text": None,
+                    "jira_key": "OPS-1",
+                }
+            ],
+            r"line 2: field 'jira_key': the header names no",
+        ),
+        ({**V2_HEADER, "dm_channels": {"D0X": "U_NOBODY"}}, [DM], r"line 1: .*'U_NOBODY'"),
+        ({**HEADER, "dm_channels": {"D_ALICE": "U_ALICE"}}, [ASK], r"line 1: .*needs version 2"),
+        ({**HEADER, "jira_fixture": None}, [ASK], r"line 1: field 'jira_fixture' is required"),
+        (HEADER, [{**ASK, "slack_ts": "1.2"}], r"line 2: field 'slack_ts' is not allowed"),
+        (
+            HEADER,
+            [{**ASK, "kind": "dm", "channel": "D_ALICE", "thread": "th-0001"}],
+            r"line 2: field 'thread' is not allowed for kind 'dm'",
+        ),
+    ],
+)
+def test_version_2_rules_and_version_1_stays_as_it_was(
+    tmp_path: Path, header: dict[str, object], lines: list[dict[str, object]], expected: str
+) -> None:
+    def clean(line: dict[str, object]) -> dict[str, object]:
+        return {k: v for k, v in line.items() if v is not None}
+
+    with pytest.raises(ValueError, match=expected):
+        load_trace(_write(tmp_path, clean(header), *map(clean, lines)))
+
+
+def test_events_keep_their_line_numbers(tmp_path: Path) -> None:
+    path = _write(tmp_path, HEADER, ASK, "", {**ASK, "t": 2})
+    assert [line for line, _ in load_trace(path).numbered()] == [2, 4]
 
 
 def test_the_generator_reproduces_the_committed_files(tmp_path: Path) -> None:
