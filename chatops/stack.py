@@ -125,13 +125,16 @@ class Stack:
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     log_dir: str = ""
 
-    def spawn(self, *args: str, name: str) -> subprocess.Popen[bytes]:
+    def spawn(
+        self, *args: str, name: str, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """A `chatops` child process; `env` overrides some of the stack's settings for it."""
         # The child keeps its own copy of the log's descriptor; ours is closed at once.
         # Run in the stack's own folder: no `.env` of the checkout is read.
         with open(os.path.join(self.log_dir, f"{name}.log"), "ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "chatops.cli", *args],
-                env=self.env,
+                env={**self.env, **(env or {})},
                 cwd=self.log_dir,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -139,9 +142,11 @@ class Stack:
         self.processes.append(process)
         return process
 
-    def start_worker(self, queue: str = "interactive") -> subprocess.Popen[bytes]:
+    def start_worker(
+        self, queue: str = "interactive", env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         name = f"worker-{queue}-{len(self.workers)}"
-        worker = self.spawn("worker", "--queue", queue, name=name)
+        worker = self.spawn("worker", "--queue", queue, name=name, env=env)
         self.workers.append(worker)
         return worker
 
