@@ -46,7 +46,8 @@ BEDROCK_COLOUR, EC2_COLOUR = "#4e79a7", "#f28e2b"
 MUTED = "#666666"
 OPTIONS_NOTE = (
     "Each option: this period's model calls (response-cache hits left out) at the model's plain"
-    " input/output prices, or the instance's hours at its hourly price."
+    " input/output prices, or instance hours at the hourly price: as the instances really ran,"
+    " and one instance kept up all period."
 )
 
 
@@ -210,7 +211,7 @@ def _bands(report: CostReport) -> list[tuple[str, str, list[int]]]:
     days = report.daily
     bands = []
     if report.ec2 and any(day.ec2_micro_usd for day in days):
-        label = f"EC2 {report.ec2.instance_type} (instance hours)"
+        label = f"EC2 {report.ec2.instance_type} (hours it ran)"
         bands.append((label, EC2_COLOUR, [day.ec2_micro_usd for day in days]))
     totals: Counter[str] = Counter()
     for day in days:

@@ -7,9 +7,9 @@ import datetime
 
 import redis
 
-from chatops.settings import Settings
-from gateway.ec2_schedule import Ec2Schedule
+from chatops.settings import Settings, split_names
 from gateway.errors import ConfigError
+from gateway.instance_hours import Ec2Hours, InstanceHours
 from gateway.ledger import Ledger, LedgerRecord
 from gateway.pricing import PriceCatalog
 from gateway.report import CostReport, ReportFilter, build_report, period_bounds
@@ -26,40 +26,52 @@ def load_report(
     """The period's ledger rows (all of them: the EC2 spread needs everyone's) and the report.
 
     A worker passes the catalog it already loaded. Raises `ConfigError` naming the setting to
-    fix when the schedule is invalid or the ledger's Redis cannot be read.
+    fix when the ledger's Redis cannot be read.
     """
-    try:
-        schedule = Ec2Schedule.parse(settings.ec2_schedule)
-    except ValueError as exc:
-        raise ConfigError(f"EC2_SCHEDULE: {exc}") from exc
     start, end, title = period_bounds(period, now)
     catalog = catalog or PriceCatalog.load(settings.pricing_file)
-    records = _read_ledger(settings, start, end)
+    records, hours = _read_ledger(settings, catalog, start, end)
     report = build_report(
         records,
         catalog,
         period_start=start,
         period_end=end,
         tiers=settings.tiers,
-        ec2_instance_type=settings.ec2_instance_type,
-        ec2_schedule=schedule,
+        ec2_hours=hours,
         title=title,
         filter=scope,
     )
     return records, report
 
 
+def configured_instances(settings: Settings) -> tuple[str, ...] | None:
+    """The instances whose hours are charged: `EC2_INSTANCE_IDS`; empty when the fleet is
+    named by tag alone (every instance the ledger has changes for); None when neither is set."""
+    ids = split_names(settings.ec2_instance_ids)
+    if not ids and not settings.ec2_instance_tag.strip():
+        return None
+    return ids
+
+
 def _read_ledger(
-    settings: Settings, start: datetime.datetime, end: datetime.datetime
-) -> list[LedgerRecord]:
+    settings: Settings, catalog: PriceCatalog, start: datetime.datetime, end: datetime.datetime
+) -> tuple[list[LedgerRecord], Ec2Hours]:
     client = redis.Redis.from_url(settings.redis_url)
     try:
         ledger = Ledger(client, settings.ledger_retention_days)
-        return ledger.records(start.timestamp(), end.timestamp())
+        records = ledger.records(start.timestamp(), end.timestamp())
+        hours = InstanceHours(client, settings.ledger_retention_days).period(
+            catalog,
+            settings.ec2_instance_type,
+            configured_instances(settings),
+            start.timestamp(),
+            end.timestamp(),
+        )
     except redis.RedisError as exc:
         raise ConfigError(f"REDIS_URL: cannot read the cost ledger ({exc})") from exc
     finally:
         client.close()
+    return records, hours
 
 
-__all__ = ["load_report"]
+__all__ = ["configured_instances", "load_report"]

@@ -17,13 +17,13 @@ from pathlib import Path
 from chatops.messages import usd
 from gateway.break_even import (
     ALWAYS_ON,
-    ON_SCHEDULE,
+    AS_RUN,
     SINGLE_STREAM_DECODE_TOKENS_PER_S,
-    WHEN_ACTIVE,
     BreakEven,
     InstanceOption,
 )
 from gateway.ledger import LedgerRecord
+from gateway.pricing import EC2_BACKEND
 from gateway.report import (
     CostReport,
     SpendRow,
@@ -41,10 +41,12 @@ LEVER_LABELS = {
 }
 DIMENSIONS = ("backend", "model", "user", "channel")
 INSTANCE_LABELS = {
-    ALWAYS_ON: "always on",
-    ON_SCHEDULE: "on schedule {schedule}",
-    WHEN_ACTIVE: "stopped when idle",
+    AS_RUN: "as run",
+    ALWAYS_ON: "one always on",
 }
+NO_INSTANCE = (
+    "no EC2 instance is configured (EC2_INSTANCE_IDS or EC2_INSTANCE_TAG), so its hours are unknown"
+)
 TABLE_ROWS = 10
 RIGHT_SIZING_NOTE = "right-sizing counts the EC2 instance hours spread over the requests it served"
 _MICRO = Decimal(1_000_000)
@@ -123,31 +125,41 @@ def headline(report: CostReport) -> list[tuple[str, str]]:
 
 
 def ec2_lines(report: CostReport) -> list[str]:
-    """The instance's period: hours, price, what it served and the realised price per 1M."""
+    """The instances' period: the hours they really ran, their price, what they served, and
+    the same requests on Bedrock and on one instance always on."""
     ec2 = report.ec2
     if ec2 is None:
         return []
-    head = f"EC2 {ec2.instance_type}, up {ec2.schedule}: {hours(ec2.hours_up)}"
-    if ec2.period_cost is None or ec2.hourly_micro_usd is None:
+    hours_ = ec2.hours
+    head = f"EC2 {ec2.instance_type}: ran {hours(hours_.hours)}"
+    if hours_.cost_micro_usd is None or hours_.hourly_micro_usd is None:
         return [f"{head}, {UNPRICED}: add the instance type to a price file (PRICING_FILE)"]
-    cost = ec2.period_cost
-    lines = [f"{head} at {hourly(ec2.hourly_micro_usd)} = {usd(cost.cost_micro_usd)}"]
+    lines = [f"{head} at {hourly(hours_.hourly_micro_usd)} = {usd(hours_.cost_micro_usd)}"]
+    by_instance = hours_.hours_by_instance()
+    if len(by_instance) > 1:
+        lines.append("  " + " · ".join(f"{iid} {hours(h)}" for iid, h in by_instance.items()))
     per_million = ec2.micro_usd_per_million_tokens
     if per_million is None:
         lines.append("  it served no requests: all of it was idle time")
     else:
-        lines.append(f"  served {tokens(cost.tokens_served)} tokens: {usd(per_million)} per 1M")
+        lines.append(f"  served {tokens(ec2.tokens_served)} tokens: {usd(per_million)} per 1M")
     if report.filter.is_filtered:
         lines.append(
             f"  {report.filter}: {requests(ec2.requests)}, {tokens(ec2.tokens)} tokens,"
             f" {usd(ec2.attributed_micro_usd)} of it"
         )
+    always_on = usd_or_unpriced(hours_.always_on_micro_usd)
+    bedrock = usd_or_unpriced(ec2.bedrock_micro_usd)
+    lines.append(
+        f"  the same {requests(ec2.requests)}: {bedrock} on Bedrock,"
+        f" {always_on} with one instance always on ({hours(hours_.always_on_hours)})"
+    )
     return lines
 
 
 def instance_label(option: InstanceOption, break_even: BreakEven) -> str:
-    """`EC2 g5.xlarge always on (168 h)`."""
-    how = INSTANCE_LABELS[option.kind].format(schedule=break_even.schedule)
+    """`EC2 g5.xlarge as run (12.5 h)`, `EC2 g5.xlarge one always on (168 h)`."""
+    how = INSTANCE_LABELS[option.kind]
     return f"EC2 {break_even.instance_type} {how} ({hours(option.hours)})"
 
 
@@ -251,10 +263,12 @@ def _unpriced_lines(report: CostReport) -> list[str]:
     models = ", ".join(
         f"{m.model} ({requests(m.requests)}, {tokens(m.tokens)} tokens)" for m in report.unpriced
     )
-    return [
-        f"  {'Unpriced':<20} {requests(report.unpriced_requests)} not counted: {models}",
-        f"  {'':<20} add them to a price file (PRICING_FILE) to count them",
-    ]
+    lines = [f"  {'Unpriced':<20} {requests(report.unpriced_requests)} not counted: {models}"]
+    if any(m.backend == EC2_BACKEND for m in report.unpriced) and report.ec2 is None:
+        lines.append(f"  {'':<20} ec2: {NO_INSTANCE}")
+    if any(m.backend != EC2_BACKEND for m in report.unpriced):
+        lines.append(f"  {'':<20} add them to a price file (PRICING_FILE) to count them")
+    return lines
 
 
 def _spend_table(label: str, rows: Sequence[SpendRow]) -> list[str]:
@@ -348,6 +362,7 @@ __all__ = [
     "INSTANCE_LABELS",
     "LEVER_LABELS",
     "NOT_APPLICABLE",
+    "NO_INSTANCE",
     "NO_TRAFFIC",
     "RIGHT_SIZING_NOTE",
     "SAVINGS_SUM",

@@ -1,9 +1,10 @@
-"""Bedrock against the self-hosted instance for one period's traffic.
+"""Bedrock against the self-hosted instances for one period's traffic.
 
-The same model-call tokens are priced three ways: on each tier's Bedrock model, on the
-instance kept up for the whole period (and on its schedule), and on the instance started only
-for the clock hours in which a request ran. The monthly break-even volume is the instance's
-monthly cost over each Bedrock model's price per token at the traffic's own input:output mix.
+The period's model-call tokens priced on each tier's Bedrock model (Bedrock alone), beside
+what the instances cost as they really ran and what one instance kept up all period would
+have cost — both from `gateway.instance_hours.Ec2Hours`, the one home of instance hours and
+their price. The monthly break-even volume is one instance's monthly always-on cost over each
+Bedrock model's price per token at the traffic's own input:output mix.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from gateway.ec2_schedule import Ec2Schedule
+from gateway.instance_hours import Ec2Hours
 from gateway.ledger import LedgerRecord
 from gateway.pricing import PriceCatalog
 from gateway.types import Route
@@ -27,9 +28,9 @@ HOURS_PER_MONTH = 730
 SINGLE_STREAM_DECODE_TOKENS_PER_S = 37
 # FACTS' break-even blend, used only when there is no traffic to take a mix from.
 DEFAULT_INPUT_OUTPUT_MIX = (3, 1)
-_ALWAYS_ON = Ec2Schedule(frozenset(range(7)), 0, 24, "always")
-# The ways to run the instance that break-even compares (`InstanceOption.kind`).
-ALWAYS_ON, ON_SCHEDULE, WHEN_ACTIVE = "always_on", "on_schedule", "stopped_when_idle"
+# The ways of running instances break-even compares (`InstanceOption.kind`): as the instance
+# controller really ran them, and one instance kept up all period.
+AS_RUN, ALWAYS_ON = "as_run", "always_on"
 
 
 @dataclass(frozen=True)
@@ -44,19 +45,19 @@ class TierOption:
 
 @dataclass(frozen=True)
 class InstanceOption:
-    """One way to run the instance through the period: the hours billed and their cost."""
+    """One way to run the instances through the period: the hours billed and their cost."""
 
-    kind: str  # ALWAYS_ON, ON_SCHEDULE or WHEN_ACTIVE
+    kind: str  # AS_RUN or ALWAYS_ON
     hours: Decimal
     cost_micro_usd: int | None  # None: the instance type has no price
 
 
 @dataclass(frozen=True)
 class BreakEven:
-    """The period's model-call tokens priced on each Bedrock tier and on one EC2 instance.
+    """The period's model-call tokens priced on each Bedrock tier and on the instances.
 
-    Assumes one instance can serve the load; `exceeds_one_instance` says when the busiest clock
-    hour decoded more output tokens than one A10G does single-stream in an hour.
+    `exceeds_one_instance` says when the busiest clock hour decoded more output tokens than one
+    A10G does single-stream in an hour: the always-on figure is for one instance.
     """
 
     input_tokens: int  # billed input + cache reads + cache writes, priced at the input rate
@@ -64,7 +65,7 @@ class BreakEven:
     mix_is_observed: bool  # False: no traffic, so DEFAULT_INPUT_OUTPUT_MIX was used
     tiers: tuple[TierOption, ...]
     instance_type: str
-    schedule: str
+    # AS_RUN only when instances are configured; ALWAYS_ON always, as the yardstick.
     instance_options: tuple[InstanceOption, ...]
     monthly_always_on_micro_usd: int | None
     peak_hour: datetime.datetime | None
@@ -94,64 +95,38 @@ def break_even(
     calls: list[LedgerRecord],
     catalog: PriceCatalog,
     tiers: Mapping[str, Sequence[Route]],
-    instance_type: str,
-    schedule: Ec2Schedule,
-    period: tuple[datetime.datetime, datetime.datetime],
+    hours: Ec2Hours,
 ) -> BreakEven:
     """Model calls only: a response-cache hit would be a hit on either backend, and free."""
     input_tokens = sum(rec.total_input_tokens for rec in calls)
     output_tokens = sum(rec.output_tokens for rec in calls)
     mix = (input_tokens, output_tokens) if calls else DEFAULT_INPUT_OUTPUT_MIX
-    hourly = catalog.instance_hourly_micro_usd(instance_type)
+    hourly = hours.hourly_micro_usd
     monthly = None if hourly is None else hourly * HOURS_PER_MONTH
     output_by_hour: Counter[datetime.datetime] = Counter()
     for rec in calls:
         output_by_hour[clock_hour(rec.at)] += rec.output_tokens
     peak = max(output_by_hour, key=lambda hour: (output_by_hour[hour], hour), default=None)
-    hours = {
-        ALWAYS_ON: _ALWAYS_ON.hours_up(*period),
-        ON_SCHEDULE: schedule.hours_up(*period),
-        WHEN_ACTIVE: sum(
-            (_ALWAYS_ON.hours_up(*_clip(hour, period)) for hour in output_by_hour), Decimal(0)
-        ),
-    }
-    if schedule.is_always:
-        del hours[ON_SCHEDULE]
+    options = [InstanceOption(ALWAYS_ON, hours.always_on_hours, hours.always_on_micro_usd)]
+    if hours.configured:
+        options.insert(0, InstanceOption(AS_RUN, hours.hours, hours.cost_micro_usd))
     return BreakEven(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         mix_is_observed=bool(calls),
         tiers=tuple(
             _tier_option(name, route, catalog, (input_tokens, output_tokens), mix, monthly)
-            for name, route in _bedrock_routes(tiers).items()
+            for name, route in bedrock_routes(tiers).items()
         ),
-        instance_type=instance_type,
-        schedule=str(schedule),
-        instance_options=tuple(
-            InstanceOption(kind, hours_billed, _instance_cost(catalog, instance_type, hours_billed))
-            for kind, hours_billed in hours.items()
-        ),
+        instance_type=hours.instance_type,
+        instance_options=tuple(options),
         monthly_always_on_micro_usd=monthly,
         peak_hour=peak,
         peak_hour_output_tokens=output_by_hour[peak] if peak else 0,
     )
 
 
-def _clip(
-    hour: datetime.datetime, period: tuple[datetime.datetime, datetime.datetime]
-) -> tuple[datetime.datetime, datetime.datetime]:
-    """A clock hour cut to the period: an instance started for the last half hour of a period
-    bills that half hour here, so stopped-when-idle never exceeds always-on."""
-    start, end = period
-    return max(hour, start), min(hour + datetime.timedelta(hours=1), end)
-
-
-def _instance_cost(catalog: PriceCatalog, instance_type: str, hours: Decimal) -> int | None:
-    period_cost = catalog.ec2_cost_for_period(instance_type, hours, tokens_served=0)
-    return None if period_cost is None else period_cost.cost_micro_usd
-
-
-def _bedrock_routes(tiers: Mapping[str, Sequence[Route]]) -> dict[str, Route]:
+def bedrock_routes(tiers: Mapping[str, Sequence[Route]]) -> dict[str, Route]:
     """Each tier's first Bedrock route: its primary, or its Bedrock fallback if ec2 is first."""
     firsts = {
         name: next((r for r in routes if r.backend == BEDROCK_BACKEND), None)
@@ -187,15 +162,15 @@ def _tier_option(
 
 __all__ = [
     "ALWAYS_ON",
+    "AS_RUN",
     "BEDROCK_BACKEND",
     "DEFAULT_INPUT_OUTPUT_MIX",
     "HOURS_PER_MONTH",
-    "ON_SCHEDULE",
     "SINGLE_STREAM_DECODE_TOKENS_PER_S",
-    "WHEN_ACTIVE",
     "BreakEven",
     "InstanceOption",
     "TierOption",
+    "bedrock_routes",
     "break_even",
     "clock_hour",
 ]

@@ -1,10 +1,11 @@
-"""When the self-hosted EC2 instance runs: the `EC2_SCHEDULE` setting, parsed and measured.
+"""When the self-hosted instances are kept up whatever the traffic: `EC2_SCHEDULE`, parsed.
 
-The instance bills by the hour it is up, busy or idle, so its cost for a period is the hours
-the schedule keeps it up inside that period times its hourly price. The schedule is either
-`always`, or days and one window of UTC hours:
+The instance controller (`gateway.ec2_policy`) keeps one instance up inside the schedule's
+windows; outside them an instance runs only on demand and stops when idle. The schedule is
+`always`, `never`, or days and one window of UTC hours:
 
     always                 every hour of every day
+    never                  no window: instances run only on demand
     mon-fri 07-19          weekdays, 07:00 to 19:00 UTC
     mon-sun 00-24          the same as always
     sat,sun 10-16          weekends only
@@ -12,6 +13,8 @@ the schedule keeps it up inside that period times its hourly price. The schedule
 
 A window runs from its start hour up to (not including) its end hour and stays within one
 UTC day; `00-24` is the whole day. Days are English three-letter names, as lists or ranges.
+What the instances cost is not derived from here: the hours they really ran are recorded by
+`gateway.instance_hours`.
 """
 
 from __future__ import annotations
@@ -19,18 +22,15 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass
-from decimal import Decimal, localcontext
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_NUMBER = {name: number for number, name in enumerate(DAY_NAMES)}
 _ALWAYS = "always"
+_NEVER = "never"
 _SEPARATOR_SPACE = re.compile(r" ?([,-]) ?")
 _HOURS = re.compile(r"^(\d{1,2})-(\d{1,2})$")
-_SECONDS_PER_HOUR = 3600
-# Enough digits that a period of years measured to the microsecond keeps every one of them.
-_HOURS_PRECISION = 40
 
-_EXAMPLES = "e.g. 'always', 'mon-fri 07-19', 'sat,sun 10-16'"
+_EXAMPLES = "e.g. 'always', 'never', 'mon-fri 07-19', 'sat,sun 10-16'"
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,13 @@ class Ec2Schedule:
         cleaned = _SEPARATOR_SPACE.sub(r"\1", " ".join(text.lower().split()))
         if cleaned == _ALWAYS:
             return cls(frozenset(range(7)), 0, 24, _ALWAYS)
+        if cleaned == _NEVER:
+            return cls(frozenset(), 0, 24, _NEVER)
         days_text, _, hours_text = cleaned.partition(" ")
         if not days_text or not hours_text or " " in hours_text:
-            raise ValueError(f"expected 'always' or days and UTC hours, {_EXAMPLES} (got {text!r})")
+            raise ValueError(
+                f"expected 'always', 'never' or days and UTC hours, {_EXAMPLES} (got {text!r})"
+            )
         days = _parse_days(days_text)
         start_hour, end_hour = _parse_hours(hours_text)
         return cls(days, start_hour, end_hour, cleaned)
@@ -61,32 +65,23 @@ class Ec2Schedule:
         return len(self.days) == 7 and (self.start_hour, self.end_hour) == (0, 24)
 
     def is_up(self, at: datetime.datetime) -> bool:
-        """Whether the schedule has the instance running at `at` (an aware datetime)."""
+        """Whether the schedule keeps an instance up at `at` (an aware datetime)."""
         at = _utc(at)
         return at.weekday() in self.days and self.start_hour <= at.hour < self.end_hour
 
-    def hours_up(self, start: datetime.datetime, end: datetime.datetime) -> Decimal:
-        """Hours the instance is up in `[start, end)`, partial hours at the edges included.
-
-        The arithmetic is on whole microseconds, and the one division by 3600 is done with
-        enough precision that nothing measurable is lost before the cost is rounded once.
-        """
-        start, end = _utc(start), _utc(end)
-        if end <= start:
-            return Decimal(0)
-        up = datetime.timedelta()
-        day = start.date()
-        while day <= end.date():
-            if day.weekday() in self.days:
-                midnight = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
-                window_start = max(start, midnight + datetime.timedelta(hours=self.start_hour))
-                window_end = min(end, midnight + datetime.timedelta(hours=self.end_hour))
-                up += max(window_end - window_start, datetime.timedelta())
+    def window_end(self, at: datetime.datetime) -> datetime.datetime | None:
+        """When the window `at` falls in closes (days that follow one another with `00-24`
+        run together); None when `at` is outside every window or the schedule is `always`."""
+        at = _utc(at)
+        if self.is_always or not self.is_up(at):
+            return None
+        day = at.date()
+        while True:
+            midnight = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+            end = midnight + datetime.timedelta(hours=self.end_hour)
+            if self.end_hour < 24 or not self.is_up(end):
+                return end
             day += datetime.timedelta(days=1)
-        microseconds = up // datetime.timedelta(microseconds=1)
-        with localcontext() as context:
-            context.prec = _HOURS_PRECISION
-            return Decimal(microseconds) / (_SECONDS_PER_HOUR * 1_000_000)
 
     def __str__(self) -> str:
         return self.text

@@ -113,11 +113,68 @@ def token_calibration() -> str:
     return key("calibration", "tokens")
 
 
+def ec2_instance_states(instance_id: str) -> str:
+    """Sorted set of one EC2 instance's observed state changes (`sequence|state`, scored by
+    when seen): the ledger's record of the hours it really ran (`gateway.instance_hours`)."""
+    return key("ledger", "ec2", "states", instance_id)
+
+
+def ec2_instances_seen() -> str:
+    """Set of the EC2 instance ids whose state changes the ledger holds."""
+    return key("ledger", "ec2", "instances")
+
+
+def ec2_served(day: str) -> str:
+    """Hash of instance id -> model calls one UTC day's requests made to it."""
+    return key("ec2", "served", day)
+
+
+def ec2_fleet() -> str:
+    """The instance controller's last view of the fleet and its memory, as JSON
+    (`gateway.ec2_fleet`)."""
+    return key("ec2", "fleet")
+
+
+def ec2_in_flight(instance_id: str) -> str:
+    """Sorted set of the calls streaming from one instance, scored by when their lease lapses."""
+    return key("ec2", "in-flight", instance_id)
+
+
+def ec2_last_sent() -> str:
+    """Hash of instance id -> unix time a request was last sent to it."""
+    return key("ec2", "last-sent")
+
+
+def ec2_demand() -> str:
+    """Unix time of the first EC2-routed request that found no instance ready, until the
+    controller acts on it."""
+    return key("ec2", "demand")
+
+
+def ec2_wake() -> str:
+    """List the controllers block on: pushed when a request wants an instance started."""
+    return key("ec2", "wake")
+
+
+def ec2_controller_lock() -> str:
+    """The one instance controller acting at a time, with a lease."""
+    return key("ec2", "controller")
+
+
 __all__ = [
     "PREFIX",
     "budget_spent",
     "channel_postable",
     "dedupe",
+    "ec2_controller_lock",
+    "ec2_demand",
+    "ec2_fleet",
+    "ec2_in_flight",
+    "ec2_instance_states",
+    "ec2_instances_seen",
+    "ec2_last_sent",
+    "ec2_served",
+    "ec2_wake",
     "flight_lock",
     "flight_stream",
     "jira_new_comments",

@@ -4,14 +4,15 @@
 terminal table, the Slack blocks and the chart all draw from, so the three never disagree.
 
 Money: a Bedrock row's cost is what the ledger recorded. The ec2 backend is billed per instance
-hour, not per token, so its rows carry no cost; here the instance's cost for the period (hours
-up per `EC2_SCHEDULE` times the hourly price) is spread over the ec2 requests it served, in
-proportion to their tokens, and the spread rows then count like any other. An instance with no
-traffic still cost its hours: that amount belongs to no row and is shown on the ec2 backend
-row and in the EC2 section. A row that cannot be priced is listed per model and counted in
-no total — never as $0.
+hour, not per token, so its rows carry no cost; the report asks `gateway.instance_hours` once
+for the period (`Ec2Hours`: the hours the configured instances really ran, priced), and that
+cost is spread over the ec2 requests they served, in proportion to their tokens; the spread
+rows then count like any other. Hours no request used still cost: that amount belongs to no
+row and is shown on the ec2 backend row and in the EC2 section. With no instance configured
+there are no instance hours, and ec2 rows stay unpriced. A row that cannot be priced is listed
+per model and counted in no total — never as $0.
 
-Break-even (Bedrock tiers against the instance for this traffic) is `gateway.break_even`.
+Break-even (Bedrock tiers against the instances for this traffic) is `gateway.break_even`.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from gateway.break_even import BreakEven, break_even, clock_hour
-from gateway.ec2_schedule import Ec2Schedule
+from gateway.break_even import BreakEven, bedrock_routes, break_even, clock_hour
+from gateway.instance_hours import Ec2Hours, is_served_by_ec2
 from gateway.ledger import DIMENSIONS, LedgerRecord
-from gateway.pricing import EC2_BACKEND, Ec2PeriodCost, PriceCatalog, spread_micro_usd
+from gateway.pricing import EC2_BACKEND, PriceCatalog, round_micro_usd
 from gateway.savings import SavingsBreakdown, real_levers, savings_by_lever
 from gateway.types import Route
 
@@ -92,6 +93,7 @@ class UnpricedModel:
     model: str
     requests: int
     tokens: int
+    backend: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,24 +112,31 @@ class DaySpend:
 
 @dataclass(frozen=True)
 class Ec2Picture:
-    """The instance over the whole period, and the part of it this report's rows carry."""
+    """The configured instances over the whole period, and the part of them this report's
+    rows carry."""
 
-    instance_type: str
-    schedule: str
-    hours_up: Decimal
-    hourly_micro_usd: int | None
-    # None when the instance type has no price: every ec2 row is then unpriced.
-    period_cost: Ec2PeriodCost | None
-    requests: int  # served by the instance, within the report's filter
+    hours: Ec2Hours
+    tokens_served: int  # by every request the instances served in the period
+    requests: int  # served by the instances, within the report's filter
     tokens: int
     attributed_micro_usd: int
-    # Instance cost no row carries (no traffic at all); always 0 in a filtered report.
+    # Instance cost no row carries (hours no request used); always 0 in a filtered report.
     idle_micro_usd: int
+    # The same requests (within the filter) on their tiers' Bedrock models, uncached; None
+    # when one of them has no priced Bedrock route.
+    bedrock_micro_usd: int | None
+
+    @property
+    def instance_type(self) -> str:
+        return self.hours.instance_type
 
     @property
     def micro_usd_per_million_tokens(self) -> int | None:
-        """The realised price: the whole period's cost over every token it served."""
-        return None if self.period_cost is None else self.period_cost.micro_usd_per_million_tokens
+        """The realised price: the whole period's cost over every token served."""
+        cost = self.hours.cost_micro_usd
+        if cost is None or not self.tokens_served:
+            return None
+        return round_micro_usd(Decimal(cost) * 1_000_000 / self.tokens_served)
 
 
 @dataclass(frozen=True)
@@ -146,7 +155,7 @@ class CostReport:
     breakdowns: Mapping[str, tuple[SpendRow, ...]]
     unpriced: tuple[UnpricedModel, ...]
     daily: tuple[DaySpend, ...]
-    ec2: Ec2Picture | None  # None when no tier uses ec2 and no ec2 row is in the period
+    ec2: Ec2Picture | None  # None when no instance is configured
     break_even: BreakEven
 
     @property
@@ -170,25 +179,20 @@ def build_report(
     period_start: datetime.datetime,
     period_end: datetime.datetime,
     tiers: Mapping[str, Sequence[Route]],
-    ec2_instance_type: str,
-    ec2_schedule: Ec2Schedule,
+    ec2_hours: Ec2Hours,
     title: str,
     filter: ReportFilter | None = None,
 ) -> CostReport:
     """The report for `[period_start, period_end]`. Pass every row of the period, unfiltered:
-    the EC2 spread needs all of the instance's requests even when the report shows one user."""
+    the EC2 spread needs all of the instances' requests even when the report shows one user."""
     scope = filter or ReportFilter()
     lo, hi = period_start.timestamp(), period_end.timestamp()
     in_period = [rec for rec in records if lo <= rec.at <= hi]
-    hours_up = ec2_schedule.hours_up(period_start, period_end)
-    costed, period_cost = _with_ec2_costs(in_period, catalog, ec2_instance_type, hours_up)
+    costed = ec2_hours.costed(in_period)
     rows = [rec for rec in costed if scope.matches(rec)]
     ec2 = None
-    uses_ec2 = any(r.backend == EC2_BACKEND for routes in tiers.values() for r in routes)
-    if uses_ec2 or any(rec.backend == EC2_BACKEND for rec in in_period):
-        ec2 = _ec2_picture(
-            rows, costed, ec2_schedule, hours_up, period_cost, catalog, ec2_instance_type
-        )
+    if ec2_hours.configured:
+        ec2 = _ec2_picture(rows, costed, ec2_hours, _bedrock_cost(rows, catalog, tiers))
         ec2 = dataclasses.replace(ec2, idle_micro_usd=0) if scope.is_filtered else ec2
     idle_micro_usd = ec2.idle_micro_usd if ec2 else 0
     calls = [rec for rec in rows if not rec.cache_hit]
@@ -207,13 +211,11 @@ def build_report(
         daily=_daily(
             rows,
             (period_start, period_end),
-            ec2_schedule,
+            ec2_hours,
             ec2.attributed_micro_usd + ec2.idle_micro_usd if ec2 else 0,
         ),
         ec2=ec2,
-        break_even=break_even(
-            calls, catalog, tiers, ec2_instance_type, ec2_schedule, (period_start, period_end)
-        ),
+        break_even=break_even(calls, catalog, tiers, ec2_hours),
     )
 
 
@@ -221,54 +223,51 @@ def _tokens(rec: LedgerRecord) -> int:
     return rec.total_input_tokens + rec.output_tokens
 
 
-def _is_served_by_ec2(rec: LedgerRecord) -> bool:
-    """A response-cache hit ran no model, so the instance did not serve it."""
-    return rec.backend == EC2_BACKEND and not rec.cache_hit
-
-
-def _with_ec2_costs(
-    records: list[LedgerRecord], catalog: PriceCatalog, instance_type: str, hours_up: Decimal
-) -> tuple[list[LedgerRecord], Ec2PeriodCost | None]:
-    """The rows with each served ec2 row's share of the period's instance cost filled in."""
-    served = [i for i, rec in enumerate(records) if _is_served_by_ec2(rec)]
-    weights = {f"{i:09d}": _tokens(records[i]) for i in served}
-    period_cost = catalog.ec2_cost_for_period(instance_type, hours_up, sum(weights.values()))
-    if period_cost is None:
-        return records, None
-    shares = spread_micro_usd(period_cost.cost_micro_usd, weights)
-    costed = list(records)
-    for i in served:
-        costed[i] = dataclasses.replace(records[i], cost_micro_usd=shares[f"{i:09d}"])
-    return costed, period_cost
-
-
 def _ec2_picture(
     rows: list[LedgerRecord],
     every_row: list[LedgerRecord],
-    schedule: Ec2Schedule,
-    hours_up: Decimal,
-    period_cost: Ec2PeriodCost | None,
-    catalog: PriceCatalog,
-    instance_type: str,
+    hours: Ec2Hours,
+    bedrock_micro_usd: int | None,
 ) -> Ec2Picture:
-    """What the report's rows got of the instance, and what no row carries (idle).
+    """What the report's rows got of the instances, and what no row carries (idle).
 
-    Idle is the instance cost minus every share: all of it with no traffic, nothing otherwise.
-    The caller zeroes it in a filtered report: idle hours are nobody's spend.
+    Idle is the instances' cost minus every share: all of it with no traffic, nothing
+    otherwise. The caller zeroes it in a filtered report: idle hours are nobody's spend.
     """
-    served = [rec for rec in rows if _is_served_by_ec2(rec)]
-    shares = sum(rec.cost_micro_usd or 0 for rec in every_row if _is_served_by_ec2(rec))
+    served = [rec for rec in rows if is_served_by_ec2(rec)]
+    every_served = [rec for rec in every_row if is_served_by_ec2(rec)]
+    shares = sum(rec.cost_micro_usd or 0 for rec in every_served)
+    cost = hours.cost_micro_usd
     return Ec2Picture(
-        instance_type=instance_type,
-        schedule=str(schedule),
-        hours_up=hours_up,
-        hourly_micro_usd=catalog.instance_hourly_micro_usd(instance_type),
-        period_cost=period_cost,
+        hours=hours,
+        tokens_served=sum(_tokens(rec) for rec in every_served),
         requests=len(served),
         tokens=sum(_tokens(rec) for rec in served),
         attributed_micro_usd=sum(rec.cost_micro_usd or 0 for rec in served),
-        idle_micro_usd=0 if period_cost is None else period_cost.cost_micro_usd - shares,
+        idle_micro_usd=0 if cost is None else cost - shares,
+        bedrock_micro_usd=bedrock_micro_usd,
     )
+
+
+def _bedrock_cost(
+    rows: list[LedgerRecord], catalog: PriceCatalog, tiers: Mapping[str, Sequence[Route]]
+) -> int | None:
+    """The requests the instances served, priced on their tier's Bedrock model, uncached."""
+    routes = bedrock_routes(tiers)
+    total = 0
+    for rec in (rec for rec in rows if is_served_by_ec2(rec)):
+        route = routes.get(rec.tier)
+        priced = (
+            None
+            if route is None
+            else catalog.uncached_cost_micro_usd(
+                route.model, rec.total_input_tokens, rec.output_tokens
+            )
+        )
+        if priced is None:
+            return None
+        total += priced
+    return total
 
 
 def _breakdowns(
@@ -311,24 +310,28 @@ def _biggest_first(row: SpendRow) -> tuple[int, int, str]:
 def _unpriced(rows: Iterable[LedgerRecord]) -> tuple[UnpricedModel, ...]:
     requests: Counter[str] = Counter()
     tokens: Counter[str] = Counter()
+    backends: dict[str, str] = {}
     for rec in rows:
         if rec.cost_micro_usd is None:
             requests[rec.model] += 1
             tokens[rec.model] += _tokens(rec)
-    return tuple(UnpricedModel(model, n, tokens[model]) for model, n in requests.most_common())
+            backends.setdefault(rec.model, rec.backend)
+    return tuple(
+        UnpricedModel(model, n, tokens[model], backends[model])
+        for model, n in requests.most_common()
+    )
 
 
 def _daily(
     rows: list[LedgerRecord],
     period: tuple[datetime.datetime, datetime.datetime],
-    schedule: Ec2Schedule,
+    hours: Ec2Hours,
     ec2_micro_usd: int,
 ) -> tuple[DaySpend, ...]:
     """Every UTC day of the period, empty ones too, so a chart's time axis has no gaps.
 
-    Per-token spend falls on its request's day. The instance's part (what this report carries
-    of it) falls on the days it was up, by its hours: it bills by the hour, so a month of
-    instance time must not land on the one week someone used it.
+    Per-token spend falls on its request's day; the instances' part (what this report carries
+    of it) falls on the days they ran, by their running time (`Ec2Hours.by_day`).
     """
     start, end = (at.astimezone(datetime.UTC) for at in period)
     last = (end - datetime.timedelta(microseconds=1)).date()
@@ -340,23 +343,11 @@ def _daily(
     for rec in rows:
         day = clock_hour(rec.at).date()
         spend.setdefault(day, Counter())
-        if rec.cost_micro_usd is not None and not _is_served_by_ec2(rec):
+        if rec.cost_micro_usd is not None and not is_served_by_ec2(rec):
             spend[day][rec.model] += rec.cost_micro_usd
         baseline[day] += rec.baseline_micro_usd or 0
-    up = {day.isoformat(): _microseconds_up(schedule, day, (start, end)) for day in spend}
-    ec2 = spread_micro_usd(ec2_micro_usd, up)
-    return tuple(
-        DaySpend(day, dict(spend[day]), ec2[day.isoformat()], baseline[day])
-        for day in sorted(spend)
-    )
-
-
-def _microseconds_up(
-    schedule: Ec2Schedule, day: datetime.date, period: tuple[datetime.datetime, datetime.datetime]
-) -> int:
-    midnight = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
-    start, end = max(midnight, period[0]), min(midnight + datetime.timedelta(days=1), period[1])
-    return round(schedule.hours_up(start, end) * 3_600_000_000)
+    ec2 = hours.by_day(ec2_micro_usd, sorted(spend))
+    return tuple(DaySpend(day, dict(spend[day]), ec2[day], baseline[day]) for day in sorted(spend))
 
 
 __all__ = [

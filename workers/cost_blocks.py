@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from chatops.cost_text import (
+    NO_INSTANCE,
     NO_TRAFFIC,
     RIGHT_SIZING_NOTE,
     SAVINGS_SUM,
@@ -30,6 +31,7 @@ from chatops.cost_text import (
     tokens,
     usd,
 )
+from gateway.pricing import EC2_BACKEND
 from gateway.report import CostReport, SpendRow
 
 Block = dict[str, Any]
@@ -121,17 +123,23 @@ _NAMERS: dict[str, Callable[[str], str]] = {"channel": _channel, "model": _model
 
 
 def _unpriced_blocks(report: CostReport) -> list[Block]:
-    """Unpriced rows by full model id: the name an operator must add to a price file."""
+    """Unpriced rows by full model id: the name an operator must add to a price file, or,
+    for the self-hosted model, the instance to configure."""
     if not report.unpriced:
         return []
     models = ", ".join(
         f"`{_escape(m.model)}` ({requests(m.requests)}, {tokens(m.tokens)} tokens)"
         for m in report.unpriced
     )
+    fixes = []
+    if any(m.backend != EC2_BACKEND for m in report.unpriced):
+        fixes.append("Add them to a price file (`PRICING_FILE`).")
+    if any(m.backend == EC2_BACKEND for m in report.unpriced) and report.ec2 is None:
+        fixes.append(f"ec2: {NO_INSTANCE}.")
     return [
         _section(
             f":warning: *{requests(report.unpriced_requests)} {UNPRICED}*, counted in no total:"
-            f" {models}. Add them to a price file (`PRICING_FILE`)."
+            f" {models}. {' '.join(fixes)}".rstrip()
         )
     ]
 
@@ -140,7 +148,7 @@ def _ec2_blocks(report: CostReport) -> list[Block]:
     blocks = []
     if report.ec2:
         lines = (line.strip() for line in ec2_lines(report))
-        blocks.append(_section("*EC2 instance*\n" + "\n".join(lines)))
+        blocks.append(_section("*EC2 instances*\n" + "\n".join(lines)))
     rows = [
         f"{option}: *{cost}*" + (f" · {monthly} a month" if monthly else "")
         for option, cost, monthly in break_even_lines(report)

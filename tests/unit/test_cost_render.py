@@ -17,11 +17,13 @@ import pytest
 
 from chatops.cost_chart import render_chart
 from chatops.cost_text import report_text, tokens, usd, write_csv
-from gateway.ec2_schedule import Ec2Schedule
+from gateway.instance_hours import Ec2Hours, Interval
 from gateway.ledger import LedgerRecord
 from gateway.pricing import PriceCatalog
 from gateway.report import CostReport, ReportFilter, build_report
 from gateway.types import Route, Usage
+from tests.clock import at as day_at
+from tests.clock import today
 from workers.cost_blocks import report_blocks
 
 SONNET = "global.anthropic.claude-sonnet-4-5-20250929-v1:0"
@@ -29,8 +31,13 @@ HAIKU = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
 NOVA = "amazon.nova-micro-v1:0"
 EC2_MODEL = "llama-3.1-8b-instruct"
 UNKNOWN = "us.unknown-model-v9:0"
-END = datetime.datetime(2026, 11, 27, 10, 30, tzinfo=datetime.UTC)
+END = day_at(today(), 10, 30)
 START = END - datetime.timedelta(days=7)
+# The instance ran 12 h on each of five days: 60 h.
+RUNNING = tuple(
+    Interval("i-0123456789abcdef0", start, start + 12 * 3600)
+    for start in (START.timestamp() + 86_400 * d + 3600 for d in range(5))
+)
 TIERS = {
     "small": (Route("bedrock", NOVA), Route("ec2", EC2_MODEL)),
     "medium": (Route("bedrock", HAIKU), Route("ec2", EC2_MODEL)),
@@ -99,8 +106,14 @@ def make_report(
         period_start=START,
         period_end=END,
         tiers=TIERS,
-        ec2_instance_type="g5.xlarge",
-        ec2_schedule=Ec2Schedule.parse("mon-fri 07-19"),
+        ec2_hours=Ec2Hours(
+            "g5.xlarge",
+            catalog.instance_hourly_micro_usd("g5.xlarge"),
+            START.timestamp(),
+            END.timestamp(),
+            RUNNING,
+            configured=True,
+        ),
         title="last 7 days",
         filter=scope,
     )

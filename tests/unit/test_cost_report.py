@@ -1,4 +1,5 @@
-"""The /llm-cost report built from hand-made ledger rows with known usage and known prices."""
+"""The /llm-cost report built from hand-made ledger rows with known usage and known prices, and
+instance hours recorded as the instance controller records them."""
 
 from __future__ import annotations
 
@@ -7,15 +8,11 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+import fakeredis
 import pytest
 
-from gateway.break_even import (
-    ALWAYS_ON,
-    HOURS_PER_MONTH,
-    ON_SCHEDULE,
-    WHEN_ACTIVE,
-)
-from gateway.ec2_schedule import Ec2Schedule
+from gateway.break_even import ALWAYS_ON, AS_RUN, HOURS_PER_MONTH
+from gateway.instance_hours import Ec2Hours, InstanceHours, Interval
 from gateway.ledger import LedgerRecord
 from gateway.pricing import PriceCatalog
 from gateway.report import (
@@ -25,15 +22,20 @@ from gateway.report import (
     period_bounds,
 )
 from gateway.types import Route
+from tests.clock import at as day_at
+from tests.clock import today
 from tests.ledger_rows import HAIKU, SONNET, ledger_row
 
 NOVA = "amazon.nova-micro-v1:0"
 EC2_MODEL = "llama-3.1-8b-instruct"
 UNKNOWN = "us.unknown-model-v9:0"
 G5_HOURLY = 1_006_000  # g5.xlarge, micro-USD per hour (prices.json)
-# Monday 2026-11-23 00:00 UTC to the next Monday: 168 h, 60 of them mon-fri 07-19.
-START = datetime.datetime(2026, 11, 23, tzinfo=datetime.UTC)
+# The Monday before last, 00:00 UTC, to the next Monday: 168 h.
+START = day_at(today() - datetime.timedelta(days=today().weekday() + 14))
 END = START + datetime.timedelta(days=7)
+INSTANCE = "i-0123456789abcdef0"
+# Mon-Fri 07:00-19:00: 60 h of the week, 12 each weekday.
+OFFICE_HOURS = tuple((24 * d + 7, 24 * d + 19) for d in range(5))
 TIERS: Mapping[str, Sequence[Route]] = {
     "small": (Route("bedrock", NOVA), Route("ec2", EC2_MODEL)),
     "medium": (Route("bedrock", HAIKU), Route("ec2", EC2_MODEL)),
@@ -56,12 +58,32 @@ def make(catalog: PriceCatalog, n: int = 0, **overrides: Any) -> LedgerRecord:
     return ledger_row(catalog, overrides.pop("at", at(10)), request_id=f"req-{n}", **overrides)
 
 
+def hours_run(
+    catalog: PriceCatalog,
+    running: tuple[tuple[float, float], ...] | None,
+    *,
+    instance_type: str = "g5.xlarge",
+    start: datetime.datetime = START,
+    end: datetime.datetime = END,
+) -> Ec2Hours:
+    """The instance running in these (start hour, end hour) stretches of the period; None: no
+    instance configured."""
+    return Ec2Hours(
+        instance_type=instance_type,
+        hourly_micro_usd=catalog.instance_hourly_micro_usd(instance_type),
+        period_start=start.timestamp(),
+        period_end=end.timestamp(),
+        intervals=tuple(Interval(INSTANCE, at(a), at(b)) for a, b in running or ()),
+        configured=running is not None,
+    )
+
+
 def report(
     records: list[LedgerRecord],
     catalog: PriceCatalog,
     *,
     tiers: Mapping[str, Sequence[Route]] = TIERS,
-    schedule: str = "always",
+    running: tuple[tuple[float, float], ...] | None = ((0, 168),),
     scope: ReportFilter | None = None,
 ) -> CostReport:
     return build_report(
@@ -70,8 +92,7 @@ def report(
         period_start=START,
         period_end=END,
         tiers=tiers,
-        ec2_instance_type="g5.xlarge",
-        ec2_schedule=Ec2Schedule.parse(schedule),
+        ec2_hours=hours_run(catalog, running),
         title="last 7 days",
         filter=scope,
     )
@@ -92,7 +113,7 @@ def mixed_week(catalog: PriceCatalog) -> list[LedgerRecord]:
 
 def test_totals_are_the_sum_of_the_records(catalog: PriceCatalog) -> None:
     records = [r for r in mixed_week(catalog) if r.backend == "bedrock"]
-    result = report(records, catalog, tiers=BEDROCK_ONLY)
+    result = report(records, catalog, tiers=BEDROCK_ONLY, running=None)
 
     priced = [r.cost_micro_usd for r in records if r.cost_micro_usd is not None]
     assert result.spend_micro_usd == sum(priced)
@@ -136,14 +157,16 @@ def test_unpriced_rows_are_listed_per_model_and_counted_nowhere(catalog: PriceCa
     assert without.baseline_micro_usd == result.baseline_micro_usd
 
 
-def test_ec2_cost_is_hours_times_price_spread_by_tokens(catalog: PriceCatalog) -> None:
+def test_ec2_cost_is_the_hours_it_ran_times_price_spread_by_tokens(
+    catalog: PriceCatalog,
+) -> None:
     records = mixed_week(catalog)
-    result = report(records, catalog, schedule="mon-fri 07-19")
+    result = report(records, catalog, running=OFFICE_HOURS)
     ec2 = result.ec2
-    assert ec2 is not None and ec2.period_cost is not None
+    assert ec2 is not None and ec2.hours.cost_micro_usd is not None
 
-    assert ec2.hours_up == 60
-    assert ec2.period_cost.cost_micro_usd == 60 * G5_HOURLY
+    assert ec2.hours.hours == 60
+    assert ec2.hours.cost_micro_usd == 60 * G5_HOURLY
     assert (ec2.requests, ec2.tokens) == (2, 4_000)
     # 1,000 and 3,000 tokens: a quarter and three quarters of the instance's period.
     ec2_rows = next(row for row in result.breakdowns["backend"] if row.key == "ec2")
@@ -159,10 +182,14 @@ def test_ec2_cost_is_hours_times_price_spread_by_tokens(catalog: PriceCatalog) -
     assert ec2.idle_micro_usd == 0
     bedrock_spend = sum(r.cost_micro_usd or 0 for r in records if r.backend == "bedrock")
     assert result.spend_micro_usd == bedrock_spend + 60 * G5_HOURLY
+    # Beside it: the same two requests on their tier's Bedrock model (medium: Haiku, 1/5 per
+    # 1M), and one instance always on.
+    assert ec2.bedrock_micro_usd == (1_000 * 1 + 0) + (2_000 * 1 + 1_000 * 5)
+    assert ec2.hours.always_on_micro_usd == 168 * G5_HOURLY
 
 
-def test_an_idle_instance_still_shows_its_cost(catalog: PriceCatalog) -> None:
-    result = report([], catalog, schedule="mon-fri 07-19")
+def test_hours_no_request_used_still_show_their_cost(catalog: PriceCatalog) -> None:
+    result = report([], catalog, running=OFFICE_HOURS)
     assert result.ec2 is not None
 
     assert result.requests == 0
@@ -173,18 +200,34 @@ def test_an_idle_instance_still_shows_its_cost(catalog: PriceCatalog) -> None:
     ]
     assert result.spend_micro_usd == 60 * G5_HOURLY
     assert result.breakdowns["model"] == ()
-    # The idle hours land on the days the instance was up: Monday to Friday, 12 h each.
+    # The hours land on the days the instance ran: Monday to Friday, 12 h each.
     assert [day.ec2_micro_usd for day in result.daily] == [12 * G5_HOURLY] * 5 + [0, 0]
 
 
-def test_no_ec2_tier_and_no_ec2_rows_means_no_instance(catalog: PriceCatalog) -> None:
-    result = report([make(catalog)], catalog, tiers=BEDROCK_ONLY)
+def test_no_instance_configured_means_no_instance_hours(catalog: PriceCatalog) -> None:
+    """EC2 rows from a server the bot does not control: their hours are unknown, so they stay
+    unpriced; nothing is charged for an instance, yet break-even still shows one always on."""
+    records = mixed_week(catalog)
+    result = report(records, catalog, running=None)
+
+    assert result.ec2 is None
+    bedrock_spend = sum(r.cost_micro_usd or 0 for r in records if r.backend == "bedrock")
+    assert result.spend_micro_usd == bedrock_spend
+    assert all(day.ec2_micro_usd == 0 for day in result.daily)
+    unpriced = {u.model: (u.backend, u.requests) for u in result.unpriced}
+    assert unpriced[EC2_MODEL] == ("ec2", 2)
+    options = {o.kind: o.cost_micro_usd for o in result.break_even.instance_options}
+    assert options == {ALWAYS_ON: 168 * G5_HOURLY}
+
+
+def test_no_ec2_tier_and_no_instance_means_no_instance(catalog: PriceCatalog) -> None:
+    result = report([make(catalog)], catalog, tiers=BEDROCK_ONLY, running=None)
     assert result.ec2 is None
     assert [row.key for row in result.breakdowns["backend"]] == ["bedrock"]
 
 
 def test_daily_spend_covers_every_day_and_adds_up(catalog: PriceCatalog) -> None:
-    result = report(mixed_week(catalog), catalog, schedule="mon-fri 07-19")
+    result = report(mixed_week(catalog), catalog, running=OFFICE_HOURS)
 
     assert [day.day for day in result.daily] == [
         START.date() + datetime.timedelta(days=n) for n in range(7)
@@ -206,7 +249,7 @@ def test_a_filter_shows_one_user_with_their_share_of_the_instance(catalog: Price
     assert u2.requests == len(mine)
     assert [row.key for row in u2.breakdowns["user"]] == ["U2"]
     assert u2.ec2.attributed_micro_usd == everyone.ec2.attributed_micro_usd * 3 // 4
-    assert u2.ec2.period_cost == everyone.ec2.period_cost
+    assert u2.ec2.hours == everyone.ec2.hours
     assert u2.ec2.idle_micro_usd == 0
     assert str(u2.filter) == "user U2"
     c2 = report(records, catalog, scope=ReportFilter(channel="C2"))
@@ -217,6 +260,7 @@ def test_a_filter_shows_one_user_with_their_share_of_the_instance(catalog: Price
 
 def test_idle_hours_are_nobodys_spend_in_a_filtered_report(catalog: PriceCatalog) -> None:
     result = report([make(catalog)], catalog, scope=ReportFilter(user="U1"))
+    assert result.ec2 is not None and result.ec2.hours.cost_micro_usd == 168 * G5_HOURLY
     assert result.ec2 is not None
     assert result.ec2.idle_micro_usd == 0
     assert result.spend_micro_usd == make(catalog).cost_micro_usd
@@ -230,7 +274,7 @@ def test_break_even_against_a_hand_computation(catalog: PriceCatalog) -> None:
              at=at(30.5)),
         make(catalog, 3, cache_hit=True, input_tokens=50_000, output_tokens=9_000, at=at(40)),
     ]  # fmt: skip
-    be = report(records, catalog, schedule="mon-fri 07-19").break_even
+    be = report(records, catalog, running=OFFICE_HOURS).break_even
 
     assert (be.input_tokens, be.output_tokens, be.tokens) == (3_000, 1_000, 4_000)
     assert be.mix_is_observed
@@ -248,12 +292,8 @@ def test_break_even_against_a_hand_computation(catalog: PriceCatalog) -> None:
         367_190_000,  # / 2.0
         122_396_667,  # / 6.0
     ]
-    options = {o.kind: (o.hours, o.cost_micro_usd) for o in be.instance_options}
-    assert options == {
-        ALWAYS_ON: (168, 168 * G5_HOURLY),
-        ON_SCHEDULE: (60, 60 * G5_HOURLY),
-        WHEN_ACTIVE: (2, 2 * G5_HOURLY),  # 10:00 Monday and 06:00 Tuesday
-    }
+    options = [(o.kind, o.hours, o.cost_micro_usd) for o in be.instance_options]
+    assert options == [(AS_RUN, 60, 60 * G5_HOURLY), (ALWAYS_ON, 168, 168 * G5_HOURLY)]
     assert be.peak_hour == START + datetime.timedelta(hours=10)
     assert be.peak_hour_output_tokens == 600
     assert not be.exceeds_one_instance
@@ -262,15 +302,14 @@ def test_break_even_against_a_hand_computation(catalog: PriceCatalog) -> None:
 def test_break_even_matches_facts_at_a_three_to_one_mix_without_traffic(
     catalog: PriceCatalog,
 ) -> None:
-    be = report([], catalog).break_even
+    be = report([], catalog, running=None).break_even
     assert not be.mix_is_observed
     assert [round(t.break_even_tokens_per_month or 0, -6) for t in be.tiers] == [
         11_990_000_000,  # FACTS: ~12B Nova Micro tokens
         367_000_000,  # ~367M Claude Haiku 4.5 tokens
         122_000_000,
     ]
-    assert [o.kind for o in be.instance_options] == [ALWAYS_ON, WHEN_ACTIVE]
-    assert be.instance_options[1].cost_micro_usd == 0
+    assert [o.kind for o in be.instance_options] == [ALWAYS_ON]
     assert be.peak_hour is None
 
 
@@ -280,24 +319,31 @@ def test_a_tier_led_by_ec2_is_compared_on_its_bedrock_fallback(catalog: PriceCat
     assert [(t.tier, t.model) for t in be.tiers] == [("small", NOVA)]
 
 
-def test_stopped_when_idle_never_bills_more_than_the_period(catalog: PriceCatalog) -> None:
-    start, end = START + datetime.timedelta(minutes=30), END - datetime.timedelta(minutes=30)
-    # A request in each of the 168 clock hours the period touches, the first and last halved.
-    records = [make(catalog, n, at=at(n + 0.75)) for n in range(167)] + [
-        make(catalog, at=at(167.25))
+def test_hours_are_those_recorded_within_the_period(catalog: PriceCatalog) -> None:
+    """State changes as the controller records them: an instance already running when the
+    period starts, stopped, started again and still running at its end bills only inside it."""
+    client = fakeredis.FakeRedis()
+    hours = InstanceHours(client)
+    for at_hour, state in [(-5, "running"), (2, "stopping"), (2.01, "stopped"), (30, "pending"),
+                           (30.05, "running"), (30.05, "running"), (100, "running")]:  # fmt: skip
+        hours.record(INSTANCE, state, at(at_hour))
+    hours.record("i-0notconfigured0000", "running", at(1))
+    period = hours.period(catalog, "g5.xlarge", (INSTANCE,), START.timestamp(), END.timestamp())
+
+    assert [(i.start, i.end) for i in period.intervals] == [
+        (at(0), at(2)),
+        (at(30.05), END.timestamp()),
     ]
+    assert period.hours == 2 + Decimal("137.95")
     result = build_report(
-        records,
-        catalog,
-        period_start=start,
-        period_end=end,
-        tiers=TIERS,
-        ec2_instance_type="g5.xlarge",
-        ec2_schedule=Ec2Schedule.parse("always"),
-        title="t",
+        [], catalog, period_start=START, period_end=END, tiers=TIERS, ec2_hours=period, title="t"
     )
-    hours = {o.kind: o.hours for o in result.break_even.instance_options}
-    assert hours[WHEN_ACTIVE] == hours[ALWAYS_ON] == 167
+    assert result.ec2 is not None and result.ec2.hours.cost_micro_usd == round(
+        Decimal("139.95") * G5_HOURLY
+    )
+    assert hours.period(catalog, "g5.xlarge", None, at(0), at(5)).intervals == ()
+    tagged = hours.period(catalog, "g5.xlarge", (), at(0), at(5))
+    assert {i.instance_id for i in tagged.intervals} == {INSTANCE, "i-0notconfigured0000"}
 
 
 def test_the_busiest_hour_is_flagged_when_one_instance_could_not_decode_it(
@@ -323,19 +369,18 @@ def test_an_unpriced_instance_type_leaves_ec2_rows_unpriced(catalog: PriceCatalo
         period_start=START,
         period_end=END,
         tiers=TIERS,
-        ec2_instance_type="p5.48xlarge",
-        ec2_schedule=Ec2Schedule.parse("always"),
+        ec2_hours=hours_run(catalog, ((0, 168),), instance_type="p5.48xlarge"),
         title="t",
     )
-    assert result.ec2 is not None and result.ec2.period_cost is None
-    assert result.ec2.hours_up == 168
+    assert result.ec2 is not None and result.ec2.hours.cost_micro_usd is None
+    assert result.ec2.hours.hours == 168
     assert [(u.model, u.requests) for u in result.unpriced] == [(EC2_MODEL, 1)]
     assert result.spend_micro_usd == 0
     assert all(o.cost_micro_usd is None for o in result.break_even.instance_options)
 
 
 def test_period_bounds() -> None:
-    now = datetime.datetime(2026, 11, 27, 10, 30, tzinfo=datetime.UTC)
+    now = day_at(today(), 10, 30)
     assert period_bounds("today", now) == (now.replace(hour=0, minute=0), now, "today")
     assert period_bounds("7d", now) == (now - datetime.timedelta(days=7), now, "last 7 days")
     assert period_bounds("30d", now)[0] == now - datetime.timedelta(days=30)
@@ -344,16 +389,20 @@ def test_period_bounds() -> None:
 
 
 def test_hours_are_exact_decimals(catalog: PriceCatalog) -> None:
+    end = START + datetime.timedelta(minutes=90)
     result = build_report(
         [],
         catalog,
         period_start=START,
-        period_end=START + datetime.timedelta(minutes=90),
+        period_end=end,
         tiers=TIERS,
-        ec2_instance_type="g5.xlarge",
-        ec2_schedule=Ec2Schedule.parse("always"),
+        ec2_hours=hours_run(catalog, ((0, 1.5),), end=end),
         title="t",
     )
-    assert result.ec2 is not None and result.ec2.period_cost is not None
-    assert result.ec2.hours_up == Decimal("1.5")
-    assert result.ec2.period_cost.cost_micro_usd == 1_509_000
+    assert result.ec2 is not None and result.ec2.hours.cost_micro_usd is not None
+    assert result.ec2.hours.hours == Decimal("1.5")
+    assert result.ec2.hours.cost_micro_usd == 1_509_000
+    one_second = hours_run(catalog, ((0, 1 / 3600),))
+    assert one_second.hours * 3600 == pytest.approx(Decimal(1), abs=Decimal("1e-30"))
+    # $1.006 an hour is 279.44… micro-USD a second: rounded once, half up.
+    assert one_second.cost_micro_usd == 279
