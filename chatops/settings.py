@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.budgets import BudgetCaps
+from gateway.ec2_schedule import Ec2Schedule
 from gateway.errors import ConfigError
 from gateway.levers import parse_levers
 from gateway.types import Route
@@ -204,6 +205,33 @@ class Settings(BaseSettings):
     # such as "mon-fri 07-19".
     ec2_instance_type: str = "g5.xlarge"
     ec2_schedule: str = "always"
+    # The instances the bot starts and stops (the instance controller): ids, comma-separated,
+    # and/or a tag Key=Value every one of them must carry (default chatops-bot=llm when only
+    # ids are given). Neither set: no instance is controlled and none is charged by the hour.
+    ec2_instance_ids: str = ""
+    ec2_instance_tag: str = ""
+    # The EC2 API endpoint (the sandbox's moto server); unset: AWS in AWS_REGION.
+    ec2_endpoint_url: str | None = None
+    # Each instance's OpenAI-compatible URL: "i-0abc=http://…/v1, …", else the template filled
+    # from DescribeInstances ({instance_id}, {private_ip}, {public_ip}, {private_dns},
+    # {public_dns}).
+    ec2_llm_urls: str = ""
+    ec2_llm_url_template: str = "http://{private_ip}:8000/v1"
+    # Stop an instance after this many minutes without a request (outside EC2_SCHEDULE's
+    # windows); a start whose model server has not answered after EC2_START_TIMEOUT_S is
+    # stopped; more than EC2_SCALE_OUT_IN_FLIGHT requests in flight per ready instance for
+    # EC2_SCALE_OUT_AFTER_S starts another, up to EC2_MAX_INSTANCES; a start or stop EC2
+    # refused is tried again after EC2_RETRY_AFTER_S; the controller looks every
+    # EC2_CONTROLLER_INTERVAL_S.
+    ec2_idle_stop_min: Annotated[float, Field(gt=0)] = 30.0
+    ec2_start_timeout_s: PositiveSeconds = 600.0
+    ec2_scale_out_in_flight: Annotated[float, Field(gt=0)] = 4.0
+    ec2_scale_out_after_s: Annotated[float, Field(ge=0)] = 60.0
+    ec2_max_instances: Annotated[int, Field(ge=1)] = 1
+    ec2_retry_after_s: PositiveSeconds = 300.0
+    ec2_controller_interval_s: PositiveSeconds = 15.0
+    # Slack user ids allowed to run /llm-ec2; empty: those of COST_REPORT_USERS.
+    ec2_control_users: str = ""
     # Slack user ids (comma-separated) allowed to run /llm-cost; empty means everyone.
     cost_report_users: str = ""
     # Which cost levers run: "all", "none" (the naive baseline), or some of
@@ -233,6 +261,12 @@ class Settings(BaseSettings):
     @classmethod
     def _check_levers(cls, value: str) -> str:
         parse_levers(value)
+        return value
+
+    @field_validator("ec2_schedule")
+    @classmethod
+    def _check_ec2_schedule(cls, value: str) -> str:
+        Ec2Schedule.parse(value)
         return value
 
     @field_validator("default_tier")

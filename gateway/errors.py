@@ -4,6 +4,8 @@
     ├── LeaderLostError               take over: the identical request being followed failed
     ├── EmbeddingUnavailableError     skip the semantic cache for this request (a miss)
     ├── ConfigError                   stop: a setting is missing or invalid
+    ├── Ec2ControlError               an EC2 call was refused or failed: leave the instance
+    │                                 alone for a while, answer from Bedrock, show it in status
     ├── FallbackError                 try the next route of the tier
     │   ├── ThrottledError            the provider said slow down (429, throttlingException)
     │   ├── BackendUnavailableError   5xx, refused connection, timeout before the first token
@@ -55,6 +57,17 @@ class EmbeddingUnavailableError(ChatOpsError):
 
 class ConfigError(ChatOpsError):
     public_message = "The bot is misconfigured."
+
+
+class Ec2ControlError(ChatOpsError):
+    """DescribeInstances, StartInstances or StopInstances failed: `problem` says why in a few
+    words (`not found`, `access denied: ec2:StartInstances`, `EC2 API unreachable`)."""
+
+    public_message = "The self-hosted model's instance could not be controlled."
+
+    def __init__(self, detail: str, *, problem: str) -> None:
+        super().__init__(detail)
+        self.problem = problem
 
 
 class FallbackError(ChatOpsError):
@@ -168,6 +181,7 @@ __all__ = [
     "BudgetExceededError",
     "ChatOpsError",
     "ConfigError",
+    "Ec2ControlError",
     "EmbeddingUnavailableError",
     "FallbackError",
     "InputTooLargeError",

@@ -6,6 +6,10 @@ the first token a failure is reported as `StreamInterruptedError` — never sile
 another model, which would show the person two different answers glued together. When every
 route failed only because of its set-up, retrying cannot help: `ModelsMisconfiguredError`.
 
+An optional `availability(route)` names a reason to skip a route before trying it (`ec2
+starting`, `ec2 stopped`: `gateway.ec2_fleet.Ec2Fleet.availability`); the skip is a failover
+before the first token, recorded in `Completion.failovers` with that reason.
+
 A caller that must account for a call however it ends passes a `CallProgress`: the gateway keeps
 the route it is on and the text produced so far there, and closes the backend's stream on any
 exception (the caller's own callback included), so no connection is left streaming.
@@ -44,8 +48,10 @@ class Gateway:
         backends: Mapping[str, Backend],
         tiers: Mapping[str, Sequence[Route]],
         clock: Callable[[], float] = time.perf_counter,
+        availability: Callable[[Route], str | None] | None = None,
     ) -> None:
         self.backends = dict(backends)
+        self._availability = availability
         self.tiers = {name: tuple(routes) for name, routes in tiers.items()}
         self._clock = clock
         for name, routes in self.tiers.items():
@@ -81,6 +87,16 @@ class Gateway:
         progress = progress if progress is not None else CallProgress()
         failovers: list[Failover] = []
         for route in self.routes(request.tier):
+            skip = self._availability(route) if self._availability is not None else None
+            if skip is not None:
+                log.info(
+                    "route_skipped request_id=%s route=%s reason=%s",
+                    request.request_id,
+                    route,
+                    skip,
+                )
+                failovers.append(Failover(route, skip))
+                continue
             try:
                 return self._run(route, request, on_delta, tuple(failovers), progress)
             except FallbackError as exc:

@@ -4,6 +4,10 @@
 
 Faults: `throttle` → 429; `error` → 503 (or `status`); `cut` → the connection drops after
 `after` deltas, before the usage chunk and `[DONE]`.
+
+Power: a `Boot` lets the server come up as on a started instance — connections refused, then
+503s while the model loads, then answers (`power_on`); `power_off` refuses connections again.
+`sandbox.ec2` drives both from the emulated instance's EC2 state.
 """
 
 from __future__ import annotations
@@ -11,21 +15,36 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from gateway.tokens import estimate_tokens
 from sandbox.llm import ModelEmulator, Pace, emulated_deltas
-from sandbox.server import Exchange
+from sandbox.server import POLL_INTERVAL_S, Exchange
 
 EMBEDDING_DIMENSIONS = 64
+# A model server's phases on its instance: not listening, loading the model (503), answering.
+OFF, LOADING, READY = "off", "loading", "ready"
 
 
 def _content_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     return "\n".join(part.get("text", "") for part in content or [] if part.get("type") == "text")
+
+
+@dataclass(frozen=True)
+class Boot:
+    """How the server comes up after `power_on`: connections refused for `refused_s` (the
+    instance boots), 503s for `loading_s` (the weights load), then ready; `math.inf` stays."""
+
+    refused_s: float = 0.0
+    loading_s: float = 0.0
 
 
 class OpenAICompatEmulator(ModelEmulator):
@@ -39,10 +58,90 @@ class OpenAICompatEmulator(ModelEmulator):
         models: tuple[str, ...] = ("llama-3.1-8b-instruct",),
     ) -> None:
         super().__init__(host, port, pace)
+        self.boot = Boot()
+        self._phase = READY
+        self._generation = 0
+        self._power_lock = threading.RLock()
         self.models = models
         self.route("POST", r"/v1/chat/completions", self._chat)
         self.route("GET", r"/v1/models", self._list_models)
         self.route("POST", r"/v1/embeddings", self._embeddings)
+
+    # -- power: the instance this server runs on ---------------------------------------------
+
+    @property
+    def phase(self) -> str:
+        return self._phase
+
+    def power_off(self) -> None:
+        """The instance stopped: connections are refused until `power_on`."""
+        self._enter(OFF, self._next_generation())
+
+    def power_on(self) -> None:
+        """The instance started: refused, then loading, then ready, as `boot` says."""
+        generation = self._next_generation()
+        if self.boot.refused_s > 0:
+            self._enter(OFF, generation)
+            self._later(self.boot.refused_s, generation, self._listen)
+        else:
+            self._listen(generation)
+
+    def stop(self) -> None:
+        self._next_generation()
+        super().stop()
+
+    def _listen(self, generation: int) -> None:
+        if self.boot.loading_s > 0:
+            self._enter(LOADING, generation)
+            self._later(self.boot.loading_s, generation, lambda g: self._enter(READY, g))
+        else:
+            self._enter(READY, generation)
+
+    def _next_generation(self) -> int:
+        """A newer power change makes the pending steps of an older one void."""
+        with self._power_lock:
+            self._generation += 1
+            return self._generation
+
+    def _later(self, delay_s: float, generation: int, step: Callable[[int], None]) -> None:
+        if delay_s != math.inf:
+            timer = threading.Timer(delay_s, step, args=(generation,))
+            timer.daemon = True
+            timer.start()
+
+    def _enter(self, phase: str, generation: int) -> None:
+        with self._power_lock:
+            if generation != self._generation:
+                return
+            listening = self._phase != OFF
+            if phase == OFF and listening:
+                self._httpd.shutdown()
+                self._httpd.server_close()
+            elif phase != OFF and not listening:
+                port = self._httpd.server_port
+                self._httpd = type(self._httpd)((self._host, port), self._handler_class())
+                self._thread = threading.Thread(
+                    target=self._httpd.serve_forever,
+                    args=(POLL_INTERVAL_S,),
+                    name=f"{self.name}-emulator",
+                    daemon=True,
+                )
+                self._thread.start()
+            self._phase = phase
+
+    def _dispatch(self, handler: BaseHTTPRequestHandler) -> None:
+        """While the model loads every model route answers 503, as vLLM and llama.cpp do."""
+        if self._phase != LOADING or not handler.path.startswith("/v1/"):
+            super()._dispatch(handler)
+            return
+        handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+        error = {"message": "Loading model", "type": "ServiceUnavailableError", "code": 503}
+        data = json.dumps({"error": error}).encode()
+        handler.send_response(503)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
 
     def _error(self, ex: Exchange, status: int, kind: str, message: str) -> None:
         ex.send_json({"error": {"message": message, "type": kind, "code": status}}, status=status)
@@ -167,4 +266,4 @@ def _usage(prompt_tokens: int, text: str) -> dict[str, int]:
     }
 
 
-__all__ = ["EMBEDDING_DIMENSIONS", "OpenAICompatEmulator"]
+__all__ = ["EMBEDDING_DIMENSIONS", "LOADING", "OFF", "READY", "Boot", "OpenAICompatEmulator"]
