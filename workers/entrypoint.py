@@ -109,8 +109,13 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> N
     pending ledger writes kept), and the job in hand is retried as an abandoned one."""
     runtime.install(runtime.build_runtime(settings))
     backoff_s = 1.0
+    lost: SimpleWorker | None = None
     while True:
+        worker: SimpleWorker | None = None
         try:
+            if lost is not None:
+                _release_scheduler(lost)
+                lost = None
             worker = _worker(settings, queue_name)
             log.info("worker_ready queue=%s name=%s", queue_name, worker.name)
             # The scheduler moves retries (Retry intervals) back onto the queue.
@@ -123,8 +128,18 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> N
                 exc,
                 backoff_s,
             )
+            lost = worker or lost
         time.sleep(backoff_s)
         backoff_s = min(backoff_s * 2, MAX_RESTART_BACKOFF_S)
+
+
+def _release_scheduler(worker: SimpleWorker) -> None:
+    """Stop a lost worker's scheduler process and give back its lock: held until it lapses
+    (a minute), it would keep the new worker's scheduler — and every retry — waiting."""
+    if worker.scheduler is None:
+        return
+    worker.stop_scheduler()  # type: ignore[no-untyped-call]
+    worker.scheduler.release_locks()  # type: ignore[no-untyped-call]
 
 
 __all__ = ["build_worker", "run_worker"]
