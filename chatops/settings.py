@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.batching import Strategy
 from gateway.budgets import BudgetCaps
 from gateway.ec2_schedule import Ec2Schedule
 from gateway.errors import ConfigError
@@ -163,6 +164,20 @@ class Settings(BaseSettings):
     window_reduce_fan_in: Annotated[int, Field(ge=2)] = 8
     window_cache_ttl_s: Annotated[int, Field(gt=0)] = 30 * 24 * 3600
 
+    # Batching of batchable work (templates that declare `batchable`): the most items one
+    # flush takes, the longest an item waits for others (ms; RQ's scheduler checks each
+    # second), how each backend runs a batch — "packed" into one call, or "concurrent"
+    # requests the server batches on its GPU — and how many of those at once. A flush keeps
+    # its items for `batch_flush_lease_s` without renewing (a dead flush's items go back after
+    # that, at the next maintenance pass); an item whose flush failed this often is given up.
+    batch_max_items: Annotated[int, Field(ge=1, le=50)] = 8
+    batch_max_wait_ms: Annotated[int, Field(ge=0, le=600_000)] = 2_000
+    batch_strategy_bedrock: Strategy = "packed"
+    batch_strategy_ec2: Strategy = "concurrent"
+    batch_concurrency: Annotated[int, Field(ge=1, le=64)] = 8
+    batch_flush_lease_s: Annotated[int, Field(ge=2)] = 30
+    batch_max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+
     # Response caches (cache Redis). Its client gives up after this long: a slow or dead
     # cache is a miss, never a wait.
     cache_redis_timeout_s: PositiveSeconds = 0.25
@@ -235,7 +250,7 @@ class Settings(BaseSettings):
     # Slack user ids (comma-separated) allowed to run /llm-cost; empty means everyone.
     cost_report_users: str = ""
     # Which cost levers run: "all", "none" (the naive baseline), or some of
-    # right_sizing, prompt_caching.
+    # right_sizing, prompt_caching, batching.
     levers: str = "all"
 
     log_level: str = "INFO"
@@ -284,6 +299,11 @@ class Settings(BaseSettings):
     @property
     def lever_set(self) -> frozenset[str]:
         return parse_levers(self.levers)
+
+    @property
+    def batch_strategies(self) -> dict[str, Strategy]:
+        """How each backend runs a batch: `packed` or `concurrent`."""
+        return {"bedrock": self.batch_strategy_bedrock, "ec2": self.batch_strategy_ec2}
 
     @property
     def budget_caps(self) -> BudgetCaps:

@@ -76,10 +76,31 @@ class LedgerRecord:
     call_id: str = ""
     # Why the model stopped (`end_turn`, `max_tokens`, …); `max_tokens` is a truncated answer.
     stop_reason: str = ""
+    # Batching (`gateway.batching`): the items this call carried (0: no batch), whether it
+    # re-ran one item alone after a packed answer failed for it, and — for a packed call — the
+    # input and output tokens the items it answered would have taken run singly, each alone
+    # with the shared instruction repeated (the batching counterfactual).
+    batch_items: int = 0
+    batch_rerun: bool = False
+    single_input_tokens: int = 0
+    single_output_tokens: int = 0
 
     @property
     def total_input_tokens(self) -> int:
         return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+    @property
+    def is_packed(self) -> bool:
+        return self.batch_items > 1
+
+    @property
+    def unbatched_input_tokens(self) -> int:
+        """Input tokens without batching: the singles' for a packed call, else what was sent."""
+        return self.single_input_tokens if self.is_packed else self.total_input_tokens
+
+    @property
+    def unbatched_output_tokens(self) -> int:
+        return self.single_output_tokens if self.is_packed else self.output_tokens
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)

@@ -7,7 +7,7 @@ real; savings by lever (`gateway.savings`) reports the same names.
 
 from __future__ import annotations
 
-LEVER_NAMES = ("right_sizing", "prompt_caching")
+LEVER_NAMES = ("right_sizing", "prompt_caching", "batching")
 
 
 def parse_levers(spec: str) -> frozenset[str]:

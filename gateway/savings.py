@@ -4,14 +4,15 @@ Each row carries what the call cost (`cost_micro_usd`) and what the naive way wo
 (`baseline_micro_usd`: strongest model, full uncompacted input, no caching). The difference is
 split by undoing nothing and applying the levers one after another, in `LEVERS` order:
 
-    baseline -> response cache -> compaction -> right-sizing -> prompt caching = actual
+    baseline -> response cache -> compaction -> batching -> right-sizing -> prompt caching
+    = actual
 
 Each lever's function gives the row's cost with it and every earlier lever applied; a lever's
 saving is the step down from the previous point. The points telescope from the stored baseline
 to the stored actual, so the parts sum exactly to baseline - actual for every row, whatever
 rounding happens in between. A lever's part can be negative (a prompt-cache write used once
-costs 25% more than not caching). Adding a lever (batching, windowing) is one `Lever` entry at
-its place in the order; the last entry always ends at the billed cost.
+costs 25% more than not caching). Adding a lever (windowing) is one `Lever` entry at its place
+in the order; the last entry always ends at the billed cost.
 
 A row with no cost, no baseline, or a model the catalog cannot price is counted as unpriced,
 never as free: it adds to neither the baseline nor the actual total.
@@ -72,7 +73,25 @@ def _after_response_cache(rec: LedgerRecord, catalog: PriceCatalog) -> int | Non
 
 
 def _after_compaction(rec: LedgerRecord, catalog: PriceCatalog) -> int | None:
-    """Still the strongest model, uncached, but only the tokens that were actually sent."""
+    """Still the strongest model, uncached, but only the tokens that were actually sent — the
+    items of a packed call each as if sent alone, since batching comes next."""
+    return catalog.uncached_cost_micro_usd(
+        rec.baseline_model, rec.unbatched_input_tokens, rec.unbatched_output_tokens
+    )
+
+
+def _after_batching(rec: LedgerRecord, catalog: PriceCatalog) -> int | None:
+    """The packed call's own tokens; still the strongest model, uncached.
+
+    The counterfactual: a packed call's row carries the tokens the items it answered would
+    have taken run singly — each item alone with the shared instruction repeated, the same
+    answer without its JSON wrapping (`LedgerRecord.single_input_tokens`, from
+    `gateway.batching.batch_fields`; the stored baseline is priced on them too). Until this
+    step the row is priced on those, from here on on what was sent: the difference — the
+    instruction sent once instead of once per item, less the wrapping — is batching's. It is
+    negative when a packed reply was unusable and its items ran again alone, each of which has
+    its own row. Any other row has the same tokens on both sides: 0.
+    """
     return catalog.uncached_cost_micro_usd(
         rec.baseline_model, rec.total_input_tokens, rec.output_tokens
     )
@@ -93,6 +112,7 @@ def _after_right_sizing(rec: LedgerRecord, catalog: PriceCatalog) -> int | None:
 LEVERS: tuple[Lever, ...] = (
     Lever("response_cache", _after_response_cache),
     Lever("compaction", _model_calls_only(_after_compaction)),
+    Lever("batching", _model_calls_only(_after_batching)),
     Lever("right_sizing", _model_calls_only(_after_right_sizing)),
     Lever("prompt_caching", _billed),
 )

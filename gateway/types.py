@@ -28,6 +28,22 @@ class Route:
 
 
 @dataclass(frozen=True)
+class BatchTag:
+    """Marks a call made for a batch of items (`gateway.batching`), for its ledger row.
+
+    `items` is how many items the call carries (1 for an item run alone). For a packed call,
+    `single_prompt_tokens[n - 1]` is item n's prompt run alone — the shared instruction
+    repeated — as `gateway.tokens` estimates it: what the batching counterfactual is built from.
+    """
+
+    batch_id: str
+    items: int = 1
+    single_prompt_tokens: tuple[int, ...] = ()
+    # An item sent alone because its packed answer came back missing, garbled or duplicated.
+    rerun: bool = False
+
+
+@dataclass(frozen=True)
 class LLMRequest:
     """What a job asks of a model. Everything here is plain data, safe to put in a job payload."""
 
@@ -46,6 +62,8 @@ class LLMRequest:
     channel: str = ""
     workspace: str = ""
     source: str = ""
+    # Set when the call serves a batch of items (`gateway.batching`); the ledger row says so.
+    batch: BatchTag | None = None
 
 
 @dataclass(frozen=True)

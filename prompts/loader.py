@@ -1,4 +1,8 @@
-"""Load and validate the task templates (Jinja2, StrictUndefined)."""
+"""Load and validate the task templates (Jinja2, StrictUndefined).
+
+Besides `task`, `tier` and `max_output_tokens`, a template may declare `batchable = true`:
+independent items of its task may then share one model call (`gateway.batching`). Default false.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 
+from gateway.batching import BatchPrompt
 from gateway.errors import ConfigError
 
 TIER_NAMES = ("small", "medium", "large")
@@ -19,12 +24,20 @@ class PromptTemplate:
     tier: str
     max_output_tokens: int
     template: Template
+    # Independent items of this task may share one model call (`gateway.batching`).
+    batchable: bool = False
 
     def system(self) -> str:
         return str(self.template.module.system()).strip()  # type: ignore[attr-defined]
 
     def user(self, **values: Any) -> str:
         return str(self.template.module.user(**values)).strip()  # type: ignore[attr-defined]
+
+    def batch_prompt(self) -> BatchPrompt:
+        """What packing needs of this template; only a batchable one has it."""
+        if not self.batchable:
+            raise ConfigError(f"prompts/{self.task}.j2 does not declare batchable = true")
+        return BatchPrompt(self.task, self.system(), self.tier, self.max_output_tokens)
 
 
 @cache
@@ -54,7 +67,10 @@ def load_prompt(task: str) -> PromptTemplate:
     for macro in ("system", "user"):
         if not callable(getattr(module, macro, None)):
             raise ConfigError(f"prompts/{task}.j2: missing macro {macro}()")
-    return PromptTemplate(task, str(declared["tier"]), max_tokens, template)
+    batchable = getattr(module, "batchable", False)
+    if not isinstance(batchable, bool):
+        raise ConfigError(f"prompts/{task}.j2: batchable must be true or false")
+    return PromptTemplate(task, str(declared["tier"]), max_tokens, template, batchable)
 
 
 def load_all() -> dict[str, PromptTemplate]:

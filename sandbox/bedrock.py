@@ -8,7 +8,8 @@ TTL (5 minutes, refreshed on each hit) read. `inputTokens` excludes cached token
 Faults (see `sandbox.server.Fault`): `throttle` → HTTP 429 ThrottlingException; `error` → 503
 ServiceUnavailableException (or `status`); `access_denied` → 403 AccessDeniedException;
 `not_found` → 404 ResourceNotFoundException; `cut` → the connection drops after `after` deltas;
-`stream_error` → an in-stream `modelStreamErrorException` after `after` deltas.
+`stream_error` → an in-stream `modelStreamErrorException` after `after` deltas; `reply_*`
+script a broken packed reply (`sandbox.packed_reply`).
 
 Embeddings: `POST /model/amazon.titan-embed-text-v2:0/invoke` answers as Titan Text Embeddings
 V2 does (`inputText`, `dimensions` 256/512/1024 → `embedding`, `inputTextTokenCount`), with
@@ -31,7 +32,7 @@ from typing import Any
 
 from gateway.tokens import estimate_tokens
 from sandbox import eventstream
-from sandbox.llm import ModelEmulator, Pace, emulated_deltas
+from sandbox.llm import ModelEmulator, Pace
 from sandbox.server import Exchange
 
 CACHE_TTL_S = 300.0
@@ -201,7 +202,7 @@ class BedrockEmulator(ModelEmulator):
             model,
             prompt,
             max_tokens,
-            emulated_deltas(model, prompt.text, prompt.blocks[-1], max_tokens),
+            self.answer_deltas(ex.path, model, prompt.text, prompt.blocks[-1], max_tokens),
         )
 
     def _usage(self, model: str, prompt: _Prompt, text: str) -> dict[str, int]:

@@ -1,9 +1,17 @@
 """What both model emulators share: pacing, deterministic emulated text, token counting.
 
 The emulated answer is plainly marked as coming from the offline emulator. Its length follows
-the prompt and the output cap deterministically: `min(max_tokens, 24 + prompt_tokens // 3)`
+the prompt and the output cap deterministically: `min(max_tokens, 48 + prompt_tokens // 2)`
 tokens, counted with `gateway.tokens.estimate_tokens` — the same rule the gateway uses to
-estimate usage after a cut stream.
+estimate usage after a cut stream. A prompt whose last user turn holds numbered items
+(`<item id="N">…</item>`, see `sandbox.packed_reply`) is answered as a JSON array, one answer
+per item; `reply_*` faults script a broken one.
+
+Pacing: by default each stream sleeps on its own (`ttft_ms`, `tokens_per_s`). The GPU-like
+profile (`gpu_step_ms` > 0) instead runs decode steps one after another while any stream is
+active, as a server with continuous batching (vLLM) does: each step gives every active stream
+one token and lasts `gpu_step_ms * (1 + gpu_stream_slowdown * (streams - 1))`, so throughput
+grows almost linearly with concurrent streams while each stream slows only a little.
 """
 
 from __future__ import annotations
@@ -12,10 +20,12 @@ import hashlib
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from gateway.tokens import estimate_tokens
+from sandbox.packed_reply import REPLY_FAULTS, items_in, packed_deltas
 from sandbox.server import EmulatorServer, Exchange
 
 _WORDS = (
@@ -63,10 +73,20 @@ _WORDS = (
 
 @dataclass
 class Pace:
-    """Time to first token and decode speed; zero means as fast as possible."""
+    """Time to first token and decode speed; zero means as fast as possible.
+
+    `gpu_step_ms` > 0 switches decoding to the GPU-like profile (module docstring); then
+    `tokens_per_s` is not used.
+    """
 
     ttft_ms: float = 0.0
     tokens_per_s: float = 0.0
+    gpu_step_ms: float = 0.0
+    gpu_stream_slowdown: float = 0.05
+
+    def step_s(self, streams: int) -> float:
+        """One GPU-like decode step's time with `streams` active."""
+        return self.gpu_step_ms / 1000 * (1 + self.gpu_stream_slowdown * max(0, streams - 1))
 
     def before_first(self) -> None:
         if self.ttft_ms > 0:
@@ -113,6 +133,56 @@ def emulated_deltas(model: str, prompt: str, question: str, max_tokens: int) -> 
     return deltas or ["…"]
 
 
+class DecodeClock:
+    """The GPU-like profile's decode loop, shared by every stream of one emulator.
+
+    While any stream is active a thread runs steps back to back; each step's length depends
+    on how many streams are active, and every waiting stream gets one token per step. Records
+    the steps run and the most streams ever active at once, for tests and benchmarks.
+    """
+
+    def __init__(self, pace: Callable[[], Pace]) -> None:
+        self._pace = pace
+        self._cond = threading.Condition()
+        self._active = 0
+        self._running = False
+        self.steps = 0
+        self.peak_streams = 0
+
+    @contextmanager
+    def stream(self) -> Iterator[None]:
+        with self._cond:
+            self._active += 1
+            self.peak_streams = max(self.peak_streams, self._active)
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._run, name="gpu-decode", daemon=True).start()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+
+    def wait_tokens(self, count: int) -> None:
+        """Block until `count` more decode steps have run."""
+        with self._cond:
+            target = self.steps + count
+            while self.steps < target:
+                self._cond.wait()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if self._active == 0:
+                    self._running = False
+                    return
+                active = self._active
+            time.sleep(self._pace().step_s(active))
+            with self._cond:
+                self.steps += 1
+                self._cond.notify_all()
+
+
 class ModelEmulator(EmulatorServer):
     """Base for the Bedrock and OpenAI-compatible emulators: pacing set over HTTP too."""
 
@@ -120,6 +190,7 @@ class ModelEmulator(EmulatorServer):
         super().__init__(host, port)
         self.pace = pace or Pace()
         self._pace_lock = threading.Lock()
+        self.decode = DecodeClock(lambda: self.pace)
         self.route("POST", r"/_sandbox/pace", self._set_pace)
 
     def _set_pace(self, ex: Exchange) -> None:
@@ -127,12 +198,29 @@ class ModelEmulator(EmulatorServer):
             self.pace = Pace(**ex.body)
         ex.send_json({"ok": True})
 
+    def answer_deltas(
+        self, path: str, model: str, prompt: str, question: str, max_tokens: int
+    ) -> list[str]:
+        """The reply to a request: a JSON array for numbered items (a `reply_*` fault, if one
+        is queued for `path`, breaks it as scripted), else the emulated answer."""
+        items = items_in(question)
+        if not items:
+            return emulated_deltas(model, prompt, question, max_tokens)
+        fault = self.take_fault(path, kinds=REPLY_FAULTS)
+        return packed_deltas(model, items, max_tokens, fault.kind if fault else "", emulated_deltas)
+
     def paced(self, deltas: list[str]) -> Iterator[str]:
         pace = self.pace
         pace.before_first()
-        for delta in deltas:
-            yield delta
-            pace.after(delta)
+        if pace.gpu_step_ms <= 0:
+            for delta in deltas:
+                yield delta
+                pace.after(delta)
+            return
+        with self.decode.stream():
+            for delta in deltas:
+                self.decode.wait_tokens(estimate_tokens(delta))
+                yield delta
 
 
-__all__ = ["ModelEmulator", "Pace", "emulated_deltas", "output_budget"]
+__all__ = ["DecodeClock", "ModelEmulator", "Pace", "emulated_deltas", "output_budget"]

@@ -3,7 +3,12 @@
 `stream_options.include_usage`), `GET /v1/models`, `POST /v1/embeddings`.
 
 Faults: `throttle` → 429; `error` → 503 (or `status`); `cut` → the connection drops after
-`after` deltas, before the usage chunk and `[DONE]`.
+`after` deltas, before the usage chunk and `[DONE]`; `reply_*` script a broken packed reply
+(`sandbox.packed_reply`).
+
+Like a vLLM server on a GPU, it can batch concurrent streams: `Pace(gpu_step_ms=…)` switches on
+the GPU-like profile (`sandbox.llm`), where one decode step gives every active stream a token.
+The default pacing is per stream, as before.
 
 Power: a `Boot` lets the server come up as on a started instance — connections refused, then
 503s while the model loads, then answers (`power_on`); `power_off` refuses connections again.
@@ -24,7 +29,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from gateway.tokens import estimate_tokens
-from sandbox.llm import ModelEmulator, Pace, emulated_deltas
+from sandbox.llm import ModelEmulator, Pace
 from sandbox.server import POLL_INTERVAL_S, Exchange
 
 EMBEDDING_DIMENSIONS = 64
@@ -195,7 +200,7 @@ class OpenAICompatEmulator(ModelEmulator):
         prompt = "\n".join(_content_text(m.get("content")) for m in messages)
         max_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or 4096)
         question = _content_text(messages[-1].get("content"))
-        deltas = emulated_deltas(model, prompt, question, max_tokens)
+        deltas = self.answer_deltas(ex.path, model, prompt, question, max_tokens)
         prompt_tokens = sum(estimate_tokens(_content_text(m.get("content"))) for m in messages)
         if body.get("stream"):
             self._stream(ex, model, deltas, prompt_tokens, max_tokens)

@@ -173,6 +173,7 @@ def test_savings_split_on_a_hand_checked_row(catalog: PriceCatalog) -> None:
         "response_cache": 0,
         # 2000 removed tokens at Sonnet's 3 micro-USD per input token.
         "compaction": 6_000,
+        "batching": 0,
         # Sonnet -> Haiku on 9000 input and 500 output: (27000 + 7500) - (9000 + 2500).
         "right_sizing": 23_000,
         # 8000 tokens read from cache at 0.10 instead of 1.00.
@@ -187,6 +188,7 @@ def test_response_cache_hit_saves_the_whole_call(catalog: PriceCatalog) -> None:
     assert parts == {
         "response_cache": rec.baseline_micro_usd,
         "compaction": 0,
+        "batching": 0,
         "right_sizing": 0,
         "prompt_caching": 0,
     }
