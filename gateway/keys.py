@@ -161,8 +161,57 @@ def ec2_controller_lock() -> str:
     return key("ec2", "controller")
 
 
+def batch_pending(group: str) -> str:
+    """List of one batch group's items (JSON) waiting for a flush, oldest first
+    (`workers.batch_collector`; `group` is `BatchGroup.digest`)."""
+    return key("batch", group, "pending")
+
+
+def batch_scheduled(group: str) -> str:
+    """Set while a flush of the group is scheduled, with a TTL: the first item schedules one."""
+    return key("batch", group, "scheduled")
+
+
+def batch_groups() -> str:
+    """Hash of group digest -> the group (JSON), for the maintenance sweep."""
+    return key("batch", "groups")
+
+
+def batch_flight(flight_id: str) -> str:
+    """List of the items one flush took: back to pending if the flush dies."""
+    return key("batch", "flight", flight_id)
+
+
+def batch_flights() -> str:
+    """Sorted set of running flushes' ids, scored by when their lease lapses (ms)."""
+    return key("batch", "flights")
+
+
+def batch_answer(item_id: str) -> str:
+    """One batch item's result (JSON), kept once known so a retried flush never asks again."""
+    return key("batch", "answer", item_id)
+
+
+def batch_delivered(item_id: str) -> str:
+    """Set once a batch item's result reached its sink."""
+    return key("batch", "delivered", item_id)
+
+
+def batch_attempts() -> str:
+    """Hash of item id -> flushes of it that failed or died."""
+    return key("batch", "attempts")
+
+
 __all__ = [
     "PREFIX",
+    "batch_answer",
+    "batch_attempts",
+    "batch_delivered",
+    "batch_flight",
+    "batch_flights",
+    "batch_groups",
+    "batch_pending",
+    "batch_scheduled",
     "budget_spent",
     "channel_postable",
     "dedupe",

@@ -13,7 +13,8 @@ worker's maintenance pass finds the abandoned job within seconds and RQ retries 
 fails (a Redis blip) is logged and the next one tried; the thread never dies of it.
 
 Maintenance, besides RQ's own, closes the model calls of dead workers in the call journal
-(`CostEngine.close_abandoned`) and retries this worker's closes Redis refused earlier.
+(`CostEngine.close_abandoned`), retries this worker's closes Redis refused earlier, and gives
+back the items of batch flushes that died (`workers.batch_collector.requeue_dead`).
 Jobs are JSON (RQ's `JSONSerializer`), never pickles: whoever can write to the queue Redis
 cannot make a worker run code.
 """
@@ -31,7 +32,7 @@ from rq.serializers import JSONSerializer
 from rq.worker import WorkerStatus
 
 from chatops.settings import Settings
-from workers import runtime
+from workers import batch_collector, runtime
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class HeartbeatWorker(SimpleWorker):
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
         _settle_accounts()
+        _requeue_flushes()
 
 
 def _settle_accounts() -> None:
@@ -81,6 +83,18 @@ def _settle_accounts() -> None:
         return
     if closed or pending:
         log.info("accounts_settled abandoned_closed=%d still_pending=%d", closed, pending)
+
+
+def _requeue_flushes() -> None:
+    """Give back the items of batch flushes whose process died (`workers.batch_collector`)."""
+    rt = runtime.current()
+    try:
+        moved = batch_collector.requeue_dead_flushes(rt.queue_redis, rt.settings)
+    except redis.RedisError as exc:
+        log.warning("batch_flushes_not_requeued: %s", exc)
+        return
+    if moved:
+        log.info("batch_flushes_requeued items=%d", moved)
 
 
 def build_worker(settings: Settings, queue_name: str, name: str | None = None) -> SimpleWorker:
