@@ -2,10 +2,12 @@
 the bot, a real Redis, RQ worker processes, the emulators — and report cost and latency.
 
 Events are sent in trace order at `t / speed` (speed 0: as fast as the system answers). A
-follow-up in a thread waits for the answer before it, as a person would. Event kinds the bot
-does not handle yet are counted as skipped, never silently dropped. Cost comes from the
-ledger the run wrote; the naive baseline from a second run with every lever off
-(`baseline_replay`), and the ledger's own counterfactual is reported beside it.
+follow-up in a thread waits for the answer before it, as a person would. Every event ends in
+one outcome — answered, cached, no call, refused, failed or skipped (a kind the bot does not
+handle yet) — and none is silently dropped: how the replay sees the bot finish is in
+`chatops.replay_watch`, how each event joins its ledger rows in `chatops.replay_audit`. Cost
+comes from the ledger the run wrote; the naive baseline from a second run with every lever
+off (`baseline_replay`), and the ledger's own counterfactual is reported beside it.
 """
 
 from __future__ import annotations
@@ -13,24 +15,29 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter, defaultdict, deque
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import redis
 
-from chatops.demo import is_finished_answer
 from chatops.messages import root_message
 from chatops.percentiles import summary_ms
+from chatops.progress import Progress
+from chatops.replay_audit import event_rows, outcome_counts, traffic_break_even, write_rows
+from chatops.replay_watch import Shown, Sight, Watcher, root_key, shown_as
+from chatops.settings import Settings, load_settings
 from chatops.stack import SIGNING_SECRET, Stack, local_stack
 from chatops.trace import Trace, TraceEvent
+from gateway import keys
 from gateway.ledger import Ledger, LedgerRecord
 from gateway.pricing import PriceCatalog
 from gateway.savings import real_levers, savings_by_lever
 from sandbox.llm import Pace
-from sandbox.slack import SlackEmulator
 from sandbox.slack_driver import DriverResponse, SlackDriver
 
 log = logging.getLogger(__name__)
@@ -39,31 +46,49 @@ TTFT_MS = 20.0
 TOKENS_PER_S = 0.0  # unpaced: the replay measures cost and our overhead, not decoding
 IN_FLIGHT = 4
 ANSWER_TIMEOUT_S = 120.0
-# How a finished reply that is not an answer starts: a failure, a refusal, a notice.
-ERROR_PREFIXES = (":warning:", ":no_entry:", ":information_source:")
+# The request ids the bot gives what it is sent (bot/listeners): `<prefix>-<trigger_id>` for a
+# slash command, `ev-<channel>-<ts>` for a message event. The ledger rows carry them.
+SLASH_REQUEST_PREFIX = {"/ask": "ask", "/llm-cost": "cost"}
 
 
 @dataclass
-class _Outcome:
-    """What one event led to, as the person saw it."""
+class EventResult:
+    """What one event led to, as the person saw it, and the request id that joins it to the
+    ledger."""
 
-    ack_s: float = 0.0
+    shown: Shown = "timeout"
+    request_id: str = ""
+    ack_s: float | None = None
     first_visible_s: float | None = None
     total_s: float | None = None
-    failed: bool = False
-    refused: bool = False
+
+    def saw(self, sight: Sight | None, sent: float) -> EventResult:
+        if sight is None:
+            self.shown = "timeout"
+            return self
+        self.shown = sight.shown
+        if sight.edits:
+            self.first_visible_s = sight.edits[0][0] - sent - TTFT_MS / 1000
+            self.total_s = sight.edits[-1][0] - sent
+        else:
+            self.total_s = (sight.seen_at or time.time()) - sent
+        return self
 
 
 @dataclass
 class RunResult:
-    """One pass over a trace with one lever setting."""
+    """One pass over a trace with one lever setting; `results[i]` is event i's (None: skipped)."""
 
     levers: str
     handled: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
-    outcomes: list[_Outcome] = field(default_factory=list)
+    results: list[EventResult | None] = field(default_factory=list)
     records: list[LedgerRecord] = field(default_factory=list)
     seconds: float = 0.0
+
+    @property
+    def outcomes(self) -> list[EventResult]:
+        return [result for result in self.results if result is not None]
 
 
 class _Threads:
@@ -92,64 +117,28 @@ class _Threads:
         return self._ts[label]
 
 
-class _Watcher:
-    """What the bot posts, as the Slack emulator reports it (an `on_change` hook): the replay
-    waits on these instead of polling the emulator, whose reads would slow the very bot it
-    measures."""
+@dataclass(frozen=True)
+class _Watch:
+    """One request being waited on: where its answer will appear and what else ends it."""
 
-    def __init__(self, slack: SlackEmulator) -> None:
-        self._changed = threading.Condition()
-        self._roots: dict[tuple[str, str], deque[str]] = defaultdict(deque)
-        self._answers: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-        self._answered: set[str] = set()
-        self.files = 0
-        slack.on_change.append(self._on_change)
-
-    def _on_change(self, event: str, channel: str, message: dict[str, Any]) -> None:
-        if not message.get("bot_id"):
-            return
-        with self._changed:
-            thread = message.get("thread_ts")
-            if message.get("files"):
-                self.files += 1
-            elif thread is None and event == "message_posted":
-                self._roots[(channel, message["text"])].append(message["ts"])
-            elif thread is not None and message["ts"] not in self._answered and _is_done(message):
-                self._answered.add(message["ts"])
-                self._answers[(channel, thread)].append(message)
-            self._changed.notify_all()
-
-    def root(self, channel: str, text: str) -> str | None:
-        """The next unclaimed top-level bot message with this text (identical /asks in turn)."""
-        with self._changed:
-            found = self._changed.wait_for(lambda: self._roots[(channel, text)], ANSWER_TIMEOUT_S)
-            return self._roots[(channel, text)].popleft() if found else None
-
-    def answers(self, channel: str, thread: str) -> int:
-        with self._changed:
-            return len(self._answers[(channel, thread)])
-
-    def answer(self, channel: str, thread: str, index: int) -> dict[str, Any] | None:
-        """The thread's `index`-th finished reply, once it is there."""
-        with self._changed:
-            replies = self._answers[(channel, thread)]
-            found = self._changed.wait_for(lambda: len(replies) > index, ANSWER_TIMEOUT_S)
-            return replies[index] if found else None
-
-    def file_after(self, seen: int) -> bool:
-        with self._changed:
-            return self._changed.wait_for(lambda: self.files > seen, ANSWER_TIMEOUT_S)
+    channel: str
+    user: str
+    request_id: str
+    ephemerals_seen: int
+    message_ts: str | None = None  # the person's own message, which a reaction lands on
 
 
 class _Runner:
-    def __init__(self, stack: Stack, trace: Trace, speed: float) -> None:
+    def __init__(self, stack: Stack, trace: Trace, speed: float, progress: Progress) -> None:
         self.stack = stack
         self.trace = trace
         self.speed = speed
+        self.progress = progress
         self.driver = SlackDriver(stack.bot_url, SIGNING_SECRET, stack.slack)
         self.threads = _Threads()
-        self.watcher = _Watcher(stack.slack)
-        self.handlers: dict[str, Callable[[TraceEvent], _Outcome]] = {
+        self.watcher = Watcher(stack.slack)
+        self.redis = redis.Redis.from_url(stack.redis_url)
+        self.handlers: dict[str, Callable[[TraceEvent], EventResult]] = {
             "ask": self._ask,
             "mention": self._mention,
             "dm": self._dm,
@@ -158,120 +147,197 @@ class _Runner:
 
     def run(self, result: RunResult) -> None:
         started = time.monotonic()
-        lock = threading.Lock()
+        result.results = [None] * len(self.trace.events)
 
-        def play(event: TraceEvent, after: threading.Event | None, done: threading.Event) -> None:
+        def play(
+            index: int, event: TraceEvent, after: threading.Event | None, done: threading.Event
+        ) -> None:
             try:
                 if self.speed:
                     time.sleep(max(0.0, started + event.t / self.speed - time.monotonic()))
                 if after is not None:
                     after.wait(ANSWER_TIMEOUT_S)
-                outcome = self.handlers[event.kind](event)
-                with lock:
-                    result.outcomes.append(outcome)
+                result.results[index] = self.handlers[event.kind](event)
             finally:
                 done.set()
+                self.progress.advance()
 
         with ThreadPoolExecutor(max_workers=IN_FLIGHT) as pool:
-            for event in self.trace.events:
+            for index, event in enumerate(self.trace.events):
                 if event.kind not in self.handlers:
                     result.skipped[event.kind] += 1
+                    self.progress.advance()
                     continue
                 result.handled[event.kind] += 1
                 done = threading.Event()
                 after = self.threads.previous_done(event.thread) if event.thread else None
                 if event.thread:
                     self.threads.mark(event.thread, done)
-                pool.submit(play, event, after, done)
+                pool.submit(play, index, event, after, done)
         result.seconds = round(time.monotonic() - started, 1)
+        self.redis.close()
 
     # -- one handler per kind -----------------------------------------------------------------
 
-    def _ask(self, event: TraceEvent) -> _Outcome:
+    def _ask(self, event: TraceEvent) -> EventResult:
         assert event.text is not None
+        watch_seen = self.watcher.ephemerals(event.channel, event.user)
         sent = time.time()
         response = self.driver.slash("/ask", event.text, event.user, event.channel)
-        root = self.watcher.root(event.channel, root_message(event.user, event.text))
-        if root is None:
-            log.warning("no_root ask=%r", event.text[:60])
-            return _Outcome(ack_s=response.elapsed_s, failed=True)
+        result = EventResult(request_id=_slash_request_id(response), ack_s=response.elapsed_s)
+        if response.body.strip():  # answered in the acknowledgement: nothing was queued
+            return result.saw(Sight(shown_as(response.body.strip()), seen_at=time.time()), sent)
+        watch = _Watch(event.channel, event.user, result.request_id, watch_seen)
+        key = root_key(root_message(event.user, event.text))
+
+        def rooted() -> str | Sight | None:
+            return self.watcher.claim_root(event.channel, key) or self._ended_privately(watch)
+
+        root: str | Sight | None = self.watcher.wait(
+            rooted, ANSWER_TIMEOUT_S, poll=lambda: self._finished_unseen(watch)
+        )
+        if not isinstance(root, str):
+            if root is None:
+                log.warning("no_root ask=%r", event.text[:60])
+            return result.saw(root, sent)
         if event.thread:
             self.threads.start(event.thread, event.channel, root)
-        return self._await_answer(response, sent, event.channel, root, already=0)
+        return self._await_answer(result, sent, watch, root, already=0)
 
-    def _mention(self, event: TraceEvent) -> _Outcome:
+    def _mention(self, event: TraceEvent) -> EventResult:
         assert event.text is not None
+        channel, root = event.channel, None
         if event.thread and self.threads.has_started(event.thread):
             channel, root = self.threads.where(event.thread)
-            already = self.watcher.answers(channel, root)
-            sent = time.time()
-            response = self.driver.mention(event.user, channel, event.text, root)
-            return self._await_answer(response, sent, channel, root, already)
-        sent = time.time()
-        response = self.driver.mention(event.user, event.channel, event.text)
-        assert response.ts is not None
-        if event.thread:
-            self.threads.start(event.thread, event.channel, response.ts)
-        return self._await_answer(response, sent, event.channel, response.ts, already=0)
+        return self._message(event, channel, root, self.driver.mention)
 
-    def _dm(self, event: TraceEvent) -> _Outcome:
+    def _dm(self, event: TraceEvent) -> EventResult:
         assert event.text is not None
-        sent = time.time()
-        response = self.driver.dm(event.user, event.text, event.channel)
-        assert response.ts is not None
-        return self._await_answer(response, sent, event.channel, response.ts, already=0)
+        channel, root = event.channel, None
+        if event.thread and self.threads.has_started(event.thread):
+            channel, root = self.threads.where(event.thread)
 
-    def _cost(self, event: TraceEvent) -> _Outcome:
-        seen = self.watcher.files
+        def send(user: str, where: str, text: str, thread_ts: str | None) -> DriverResponse:
+            return self.driver.dm(user, text, where, thread_ts=thread_ts)
+
+        return self._message(event, channel, root, send)
+
+    def _message(
+        self,
+        event: TraceEvent,
+        channel: str,
+        root: str | None,
+        send: Callable[[str, str, str, str | None], DriverResponse],
+    ) -> EventResult:
+        """A mention or a DM: at the top level (starting the event's thread), or in its thread."""
+        assert event.text is not None
+        already = self.watcher.answers(channel, root) if root else 0
+        seen = self.watcher.ephemerals(channel, event.user)
+        sent = time.time()
+        response = send(event.user, channel, event.text, root)
+        assert response.ts is not None
+        result = EventResult(request_id=f"ev-{channel}-{response.ts}", ack_s=response.elapsed_s)
+        if root is None and event.thread:
+            self.threads.start(event.thread, channel, response.ts)
+        watch = _Watch(channel, event.user, result.request_id, seen, response.ts)
+        return self._await_answer(result, sent, watch, root or response.ts, already)
+
+    def _cost(self, event: TraceEvent) -> EventResult:
+        seen_files = self.watcher.files
+        seen = self.watcher.ephemerals(event.channel, event.user)
         sent = time.time()
         response = self.driver.slash("/llm-cost", event.period or "", event.user, event.channel)
-        charted = self.watcher.file_after(seen)
-        return _Outcome(ack_s=response.elapsed_s, total_s=time.time() - sent, failed=not charted)
+        result = EventResult(request_id=_slash_request_id(response), ack_s=response.elapsed_s)
+        if response.body.strip():
+            return result.saw(Sight(shown_as(response.body.strip()), seen_at=time.time()), sent)
+        watch = _Watch(event.channel, event.user, result.request_id, seen)
+
+        def charted() -> Sight | None:
+            if self.watcher.files > seen_files:
+                return Sight("chart", seen_at=time.time())
+            return self._ended_privately(watch)
+
+        return result.saw(self.watcher.wait(charted, ANSWER_TIMEOUT_S), sent)
 
     # -- what the person sees -----------------------------------------------------------------
 
     def _await_answer(
-        self, response: DriverResponse, sent: float, channel: str, root: str, already: int
-    ) -> _Outcome:
-        outcome = _Outcome(ack_s=response.elapsed_s)
-        reply = self.watcher.answer(channel, root, already)
-        if reply is None:
-            log.warning("no_answer channel=%s thread=%s", channel, root)
-            outcome.failed = True
-            return outcome
-        outcome.first_visible_s = reply["edits"][0][0] - sent - TTFT_MS / 1000
-        outcome.total_s = reply["edits"][-1][0] - sent
-        outcome.failed = reply["text"].startswith(ERROR_PREFIXES[0])
-        outcome.refused = reply["text"].startswith(ERROR_PREFIXES[1:])
-        return outcome
+        self, result: EventResult, sent: float, watch: _Watch, thread: str, already: int
+    ) -> EventResult:
+        sight = self.watcher.wait(
+            lambda: (
+                self.watcher.reply(watch.channel, thread, already) or self._ended_privately(watch)
+            ),
+            ANSWER_TIMEOUT_S,
+            poll=lambda: self._finished_unseen(watch),
+        )
+        if sight is None:
+            log.warning("no_answer channel=%s thread=%s", watch.channel, thread)
+        return result.saw(sight, sent)
+
+    def _ended_privately(self, watch: _Watch) -> Sight | None:
+        """An ephemeral to the person, or a reaction on their message (under the lock)."""
+        return self.watcher.ephemeral(
+            watch.channel, watch.user, watch.ephemerals_seen
+        ) or self.watcher.reaction(watch.channel, watch.message_ts)
+
+    def _finished_unseen(self, watch: _Watch) -> Sight | None:
+        """The bot says it is done with the request, though nothing above showed it: the
+        `done` mark of its reply state (workers.reply_state), read without importing the
+        workers."""
+        try:
+            done = self.redis.hget(keys.reply_state(watch.request_id), "done") == b"1"
+        except redis.RedisError:
+            return None
+        return Sight("nothing", seen_at=time.time()) if done else None
 
 
-def _is_done(message: dict[str, Any]) -> bool:
-    return is_finished_answer(message) or (
-        not message["streaming"] and message["text"].startswith(ERROR_PREFIXES)
-    )
+def _slash_request_id(response: DriverResponse) -> str:
+    form = parse_qs(response.request.body.decode())
+    command = form["command"][0]
+    return f"{SLASH_REQUEST_PREFIX[command]}-{form['trigger_id'][0]}"
 
 
-def run_once(trace: Trace, levers: str, speed: float, workers: int) -> RunResult:
+def _prepare(stack: Stack, trace: Trace) -> None:
+    """The trace's people, channels and DMs, with the ids it gives them."""
+    for user, name in trace.header.users.items():
+        stack.slack.add_user(user, name)
+    for channel, name in trace.header.channels.items():
+        stack.slack.add_channel(channel, name)
+    users = trace.header.users
+    for channel, user in trace.dm_channels().items():
+        stack.slack.store.add_channel(channel, f"dm-{users[user]}", dm_user=user)
+
+
+def run_once(
+    trace: Trace, levers: str, speed: float, workers: int, *, quiet: bool = False
+) -> RunResult:
     """One pass of the trace on a fresh stack with `LEVERS=levers`."""
     result = RunResult(levers)
     env = {"LEVERS": levers, "SLACK_STREAM_FLUSH_S": "0.1"}
+    label = "naive (LEVERS=none)" if levers == "none" else f"with the levers ({levers})"
+    progress = Progress(label, len(trace.events), enabled=False if quiet else None)
     with local_stack(workers=workers, env=env, jira_fixture=trace.jira_fixture) as stack:
-        for user, name in trace.header.users.items():
-            stack.slack.add_user(user, name)
-            stack.slack.dm_channel(user)
-        for channel, name in trace.header.channels.items():
-            stack.slack.add_channel(channel, name)
+        _prepare(stack, trace)
         for emulator in (stack.bedrock, stack.ec2):
             emulator.pace = Pace(ttft_ms=TTFT_MS, tokens_per_s=TOKENS_PER_S)
-        _Runner(stack, trace, speed).run(result)
+        with progress:
+            _Runner(stack, trace, speed, progress).run(result)
         result.records = Ledger(redis.Redis.from_url(stack.redis_url)).records(0, time.time() + 1)
     return result
 
 
-def summarize(run: RunResult, baseline: RunResult | None) -> dict[str, Any]:
-    """The replay's report, as one JSON-able object."""
-    catalog = PriceCatalog.load()
+def summarize(
+    run: RunResult,
+    baseline: RunResult | None,
+    *,
+    trace: Trace | None = None,
+    catalog: PriceCatalog | None = None,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """The replay's report, as one JSON-able object; with the trace, every event's outcome
+    and the traffic's Bedrock-vs-EC2 break-even too."""
+    catalog = catalog or PriceCatalog.load()
     savings = real_levers(savings_by_lever(run.records, catalog))
     cost = savings.actual_micro_usd
     replayed_baseline = (
@@ -280,13 +346,13 @@ def summarize(run: RunResult, baseline: RunResult | None) -> dict[str, Any]:
     reference = replayed_baseline if replayed_baseline is not None else savings.baseline_micro_usd
     hits = sum(rec.cache_hit for rec in run.records)
     outcomes = run.outcomes
-    return {
+    report: dict[str, Any] = {
         "levers": run.levers,
         "events": sum(run.handled.values()) + sum(run.skipped.values()),
         "handled": dict(run.handled),
         "skipped": dict(run.skipped),
-        "failed": sum(o.failed for o in outcomes),
-        "refused": sum(o.refused for o in outcomes),
+        "failed": sum(o.shown in ("failure", "timeout") for o in outcomes),
+        "refused": sum(o.shown == "refusal" for o in outcomes),
         "model_calls": len(run.records),
         "cost_usd": cost / 1e6,
         "baseline_cost_usd": reference / 1e6,
@@ -298,7 +364,7 @@ def summarize(run: RunResult, baseline: RunResult | None) -> dict[str, Any]:
         "cache_hit_rate": hits / len(run.records) if run.records else 0.0,
         "model_mix": dict(Counter(rec.model for rec in run.records).most_common()),
         "latency_ms": {
-            "ack": summary_ms([o.ack_s for o in outcomes]),
+            "ack": summary_ms([o.ack_s for o in outcomes if o.ack_s is not None]),
             "first_visible_minus_ttft": summary_ms(
                 [o.first_visible_s for o in outcomes if o.first_visible_s is not None]
             ),
@@ -306,14 +372,30 @@ def summarize(run: RunResult, baseline: RunResult | None) -> dict[str, Any]:
         },
         "seconds": run.seconds + (baseline.seconds if baseline else 0.0),
     }
+    if trace is not None:
+        report |= outcome_counts(trace, run)
+        report["break_even"] = traffic_break_even(trace, run, settings or load_settings(), catalog)
+    return report
 
 
 def replay(
-    trace: Trace, levers: str = "all", speed: float = 0.0, workers: int = 2
+    trace: Trace,
+    levers: str = "all",
+    speed: float = 0.0,
+    workers: int = 2,
+    *,
+    catalog: PriceCatalog | None = None,
+    settings: Settings | None = None,
+    quiet: bool = False,
+    events_out: Path | None = None,
 ) -> dict[str, Any]:
-    run = run_once(trace, levers, speed, workers)
-    baseline = run_once(trace, "none", speed, workers) if levers != "none" else None
-    return summarize(run, baseline)
+    """The trace with `levers`, then (unless that is already none) the naive way; progress on
+    stderr when it is a terminal, unless `quiet`; one audit line per event in `events_out`."""
+    run = run_once(trace, levers, speed, workers, quiet=quiet)
+    baseline = run_once(trace, "none", speed, workers, quiet=quiet) if levers != "none" else None
+    if events_out is not None:
+        write_rows(events_out, event_rows(trace, run, baseline))
+    return summarize(run, baseline, trace=trace, catalog=catalog, settings=settings)
 
 
-__all__ = ["RunResult", "replay", "run_once", "summarize"]
+__all__ = ["EventResult", "RunResult", "replay", "run_once", "summarize"]

@@ -1,5 +1,6 @@
 """`chatops replay` as a person runs it: a small trace through the whole system, twice (with
-the levers, then the naive way), reported as one JSON object."""
+the levers, then the naive way), reported as one JSON object; every event's outcome, joined
+with the ledger rows its request wrote (`--events-out`)."""
 
 from __future__ import annotations
 
@@ -74,3 +75,62 @@ def test_replay_reports_cost_against_a_replayed_baseline(tmp_path: Path) -> None
     # The replayed naive run and the ledger's counterfactual price the same tokens.
     assert report["baseline_cost_usd"] == pytest.approx(report["ledger_baseline_usd"], rel=0.05)
     assert report["latency_ms"]["ack"]["n"] == 5
+
+
+# Ways the bot finishes without an answer: each is an outcome at once, never a timeout.
+NOT_ANSWERS = [
+    # /ask with a trailing space: the bot's root quotes it stripped.
+    {"t": 0, "kind": "ask", "user": "U_ALICE", "channel": "C_OPS", "text": "who is on call? "},
+    # Too long: refused in the slash command's acknowledgement, before anything is queued.
+    {"t": 1, "kind": "ask", "user": "U_ALICE", "channel": "C_OPS", "text": "x" * 16_001},
+    # A mention with nothing in it: the usage line, in the thread.
+    {"t": 2, "kind": "mention", "user": "U_DANA", "channel": "C_OPS", "text": " "},
+    # Too long for a mention: refused in the thread.
+    {"t": 3, "kind": "mention", "user": "U_DANA", "channel": "C_OPS", "text": "y" * 16_001},
+    {"t": 4, "kind": "summarize", "user": "U_DANA", "channel": "C_PLATFORM", "jira_key": "DEMO-1"},
+]
+
+
+@pytest.mark.slow
+def test_refusals_and_notices_are_outcomes_and_every_event_joins_the_ledger(
+    tmp_path: Path,
+) -> None:
+    trace = tmp_path / "tiny.jsonl"
+    trace.write_text("\n".join(json.dumps(line) for line in [HEADER, *NOT_ANSWERS]) + "\n")
+    (tmp_path / "tiny.jira.json").write_text((FIXTURES / "smoke.jira.json").read_text())
+    events_out = tmp_path / "events.jsonl"
+
+    result = _chatops(
+        "replay",
+        str(trace),
+        "--levers",
+        "none",
+        "--json",
+        "--events-out",
+        str(events_out),
+        cwd=tmp_path,
+        timeout=110,  # a single 120-second wait would fail this
+    )
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["outcomes"] == {
+        "answered": 1,
+        "cached": 0,
+        "no call": 1,
+        "refused": 2,
+        "failed": 0,
+        "skipped": 1,
+    }
+    assert report["ledger_rows_unmatched"] == 0
+    rows = [json.loads(line) for line in events_out.read_text().splitlines()]
+    assert [row["line"] for row in rows] == [2, 3, 4, 5, 6]
+    assert [row["did"] for row in rows] == ["answered", "refused", "no call", "refused", "skipped"]
+    answered = rows[0]
+    assert answered["request_id"].startswith("ask-") and answered["model"]
+    assert answered["input_tokens"] > 0 and answered["cost_usd"] > 0 and answered["tier"]
+    assert answered["total_ms"] >= answered["first_visible_ms"] > 0
+    assert [row["model_calls"] for row in rows] == [1, 0, 0, 0, 0]
+    assert rows[2]["request_id"].startswith("ev-C_OPS-") and rows[4]["request_id"] is None
+    # No progress line: stderr is not a terminal here.
+    assert "events ·" not in result.stderr
