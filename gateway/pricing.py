@@ -198,9 +198,10 @@ class PriceCatalog:
         if path is not None:
             try:
                 text = path.read_text("utf-8")
-            except OSError as exc:
-                raise ConfigError(f"price file {path}: cannot read it ({exc.strerror})") from exc
-            extra_models, extra_instances = _parse(text, str(path))
+            except (OSError, UnicodeDecodeError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+                raise ConfigError(f"PRICING_FILE {path}: cannot read it ({why})") from exc
+            extra_models, extra_instances = _parse(text, f"PRICING_FILE {path}")
             models |= extra_models
             instances |= extra_instances
         return cls(models, instances)

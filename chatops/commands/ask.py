@@ -16,14 +16,38 @@ from gateway.errors import ConfigError
 SYSTEM = "You are a concise assistant for a platform engineering team."
 
 
+DESCRIPTION = """\
+Ask one question from the terminal. The answer streams through the same model gateway the
+bot uses (the tier's model, then its fallbacks), and ends with a line naming the model, the
+tokens and the timings. With no model credentials configured (AWS_PROFILE or AWS keys,
+BEDROCK_ENDPOINT_URL, EC2_LLM_BASE_URL), it answers from the offline emulators."""
+
+EXAMPLES = """\
+Examples:
+  chatops ask "how do I rotate the staging DB password?"
+  chatops ask --tier small "what does HTTP 502 mean?"
+  chatops ask --backend ec2 --max-tokens 200 "summarize: the deploy failed on a lock timeout"
+  AWS_PROFILE=bedrock chatops ask "hello"     against Bedrock with a profile from ~/.aws"""
+
+
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("ask", help="stream an answer to the terminal")
-    parser.add_argument("question")
-    parser.add_argument("--tier", choices=TIER_NAMES, default=None)
+    parser = subparsers.add_parser(
+        "ask",
+        help="ask one question; the answer streams to the terminal",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+    )
+    parser.add_argument("question", help="what to ask (quote it)")
+    parser.add_argument(
+        "--tier",
+        choices=TIER_NAMES,
+        default=None,
+        help="the model tier to ask (default: DEFAULT_TIER, medium unless set)",
+    )
     parser.add_argument(
         "--backend", choices=BACKEND_NAMES, default=None, help="use only this backend's routes"
     )
-    parser.add_argument("--max-tokens", type=int, default=400)
+    parser.add_argument("--max-tokens", type=int, default=400, help="the longest answer, in tokens")
     parser.set_defaults(run=run)
 
 

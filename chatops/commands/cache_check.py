@@ -15,6 +15,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "cache-check",
         help="judge labelled question pairs with the semantic cache: precision, recall, false"
         " hits (exit status 1 if any)",
+        description="Judge labelled pairs of questions the way the semantic cache would: would"
+        " the second be answered from the first? Prints precision, recall and every false hit"
+        " (two different questions sharing an answer); exit status 1 if there is any.",
+        epilog="Examples:\n  chatops cache-check bench/cache_pairs.jsonl\n"
+        "  chatops cache-check bench/cache_pairs.jsonl --threshold 0.9 --json",
     )
     parser.add_argument(
         "pairs", type=Path, help='JSONL of {"a": …, "b": …, "same_intent": true|false}'

@@ -23,6 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="exit 0 if this host's worker (or bot) is alive: for container health checks",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Examples:\n  chatops health worker\n  chatops health bot --port 3000",
     )
     parser.add_argument("role", choices=("worker", "bot"), help="which process to check")
     parser.add_argument(

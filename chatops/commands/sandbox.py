@@ -15,11 +15,30 @@ EMULATORS = {
 }
 
 
+DESCRIPTION = """\
+Run one offline emulator in the foreground, to point a real client at it: the Slack Web
+API, the Bedrock runtime (ConverseStream with AWS event-stream framing), an OpenAI-compatible
+model server (as vLLM or llama.cpp serve it) or Jira's REST API. It prints its URL; Ctrl-C
+stops it. `chatops up` starts all four for you."""
+
+EXAMPLES = """\
+Examples:
+  chatops sandbox bedrock --port 4010
+  BEDROCK_ENDPOINT_URL=http://127.0.0.1:4010 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x \\
+    chatops ask "hello"
+  chatops sandbox openai --port 8000          then EC2_LLM_BASE_URL=http://127.0.0.1:8000/v1"""
+
+
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("sandbox", help="run one local emulator in the foreground")
-    parser.add_argument("emulator", choices=sorted(EMULATORS))
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
+    parser = subparsers.add_parser(
+        "sandbox",
+        help="run one local emulator in the foreground",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+    )
+    parser.add_argument("emulator", choices=sorted(EMULATORS), help="which service to emulate")
+    parser.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    parser.add_argument("--port", type=int, default=0, help="the port; 0 picks a free one")
     parser.set_defaults(run=run)
 
 

@@ -15,9 +15,27 @@ import redis
 from chatops.settings import load_settings
 from gateway.errors import ConfigError
 
+DESCRIPTION = """\
+Run ChatOps Bot. With SLACK_BOT_TOKEN set: the bot and its workers, against your Slack,
+Bedrock or EC2 model, Jira and Redis. Without: the local sandbox — emulators of Slack,
+Jira, Bedrock and the EC2 model, a private Redis, the bot and a worker — which plays a short
+conversation (an /ask, a follow-up in its thread, a DM, /llm-cost) and shows in the terminal
+what a Slack user would see, streamed as it is written."""
+
+EXAMPLES = """\
+Examples:
+  chatops up                                  the sandbox; stays up until Ctrl-C
+  chatops up --once                           the sandbox's conversation, then exit
+  SLACK_BOT_TOKEN=xoxb-… SLACK_SIGNING_SECRET=… chatops up --workers 2"""
+
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("up", help="run the bot and workers (the sandbox if no Slack)")
+    parser = subparsers.add_parser(
+        "up",
+        help="run the bot and workers (the local sandbox if no Slack is configured)",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+    )
     parser.add_argument(
         "--once",
         action=argparse.BooleanOptionalAction,
