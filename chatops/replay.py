@@ -257,7 +257,10 @@ class _Runner:
                 return Sight("chart", seen_at=time.time())
             return self._ended_privately(watch)
 
-        return result.saw(self.watcher.wait(charted, ANSWER_TIMEOUT_S), sent)
+        sight = self.watcher.wait(
+            charted, ANSWER_TIMEOUT_S, poll=lambda: self._finished_unseen(watch)
+        )
+        return result.saw(sight, sent)
 
     # -- what the person sees -----------------------------------------------------------------
 
