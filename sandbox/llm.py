@@ -207,7 +207,10 @@ class ModelEmulator(EmulatorServer):
         if not items:
             return emulated_deltas(model, prompt, question, max_tokens)
         fault = self.take_fault(path, kinds=REPLY_FAULTS)
-        return packed_deltas(model, items, max_tokens, fault.kind if fault else "", emulated_deltas)
+        instructions = prompt.removesuffix(question)
+        return packed_deltas(
+            model, instructions, items, max_tokens, fault.kind if fault else "", emulated_deltas
+        )
 
     def paced(self, deltas: list[str]) -> Iterator[str]:
         pace = self.pace

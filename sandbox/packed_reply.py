@@ -5,14 +5,15 @@
     </item>
 
 get one JSON array back, `[{"id": 1, "answer": "…"}, …]`, each answer the emulated answer to
-that item alone (so it echoes the item's text, as a single answer echoes its question). Its
-length follows the item and the output cap shared out between the items; the whole reply is
-cut at the output cap, as a real model's would be.
+that item asked alone after the same instructions (so it echoes the item's text, as a single
+answer echoes its question, and is about as long); each is capped at its share of the output
+cap, and the whole reply is cut at the output cap, as a real model's would be.
 
 Scripted faults (`Fault(kind=…)`, consumed only by a packed reply) break it the ways models do:
 `reply_malformed` (not JSON: Python's quoting), `reply_shuffled` (entries in reverse order —
-still a valid answer), `reply_short` (the last entry left out), `reply_duplicated` (the first
-id answered twice), `reply_garbled` (the first entry's answer null).
+still a valid answer), `reply_short` (the last entry left out), `reply_duplicated` (the second
+entry numbered as the first: one id twice, one missing), `reply_garbled` (the first entry's
+answer null).
 """
 
 from __future__ import annotations
@@ -45,12 +46,18 @@ def items_in(question: str) -> list[tuple[int, str]]:
 
 
 def packed_deltas(
-    model: str, items: list[tuple[int, str]], max_tokens: int, fault: str, answer: Answer
+    model: str,
+    instructions: str,
+    items: list[tuple[int, str]],
+    max_tokens: int,
+    fault: str,
+    answer: Answer,
 ) -> list[str]:
-    """The reply as stream deltas: one per word of the JSON text."""
+    """The reply as stream deltas, one per word of the JSON text. `instructions`: the prompt
+    before the items."""
     share = max(1, max_tokens // len(items) - _WRAPPING_TOKENS)
     entries: list[dict[str, Any]] = [
-        {"id": number, "answer": "".join(answer(model, text, text, share))}
+        {"id": number, "answer": "".join(answer(model, instructions + text, text, share))}
         for number, text in items
     ]
     text = _broken(entries, fault)[: max_tokens * CHARS_PER_TOKEN]
@@ -65,7 +72,7 @@ def _broken(entries: list[dict[str, Any]], fault: str) -> str:
     elif fault == "reply_short":
         entries = entries[:-1]
     elif fault == "reply_duplicated" and len(entries) > 1:
-        entries = [*entries, {"id": entries[0]["id"], "answer": entries[1]["answer"]}]
+        entries = [entries[0], {**entries[1], "id": entries[0]["id"]}, *entries[2:]]
     elif fault == "reply_garbled":
         entries = [{"id": entries[0]["id"], "answer": None}, *entries[1:]]
     return json.dumps(entries, ensure_ascii=False)

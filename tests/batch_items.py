@@ -97,7 +97,12 @@ class EmulatedModel:
             with self._lock:
                 fault = self.reply_faults.pop(0) if self.reply_faults else ""
             deltas = packed_reply.packed_deltas(
-                MODEL, items, request.max_output_tokens, fault, emulated_deltas
+                MODEL,
+                prompt.removesuffix(question),
+                items,
+                request.max_output_tokens,
+                fault,
+                emulated_deltas,
             )
         else:
             deltas = emulated_deltas(MODEL, prompt, question, request.max_output_tokens)

@@ -120,7 +120,7 @@ def test_thirty_queued_items_take_at_most_ceil_30_over_n_calls(
         ("reply_malformed", 6),
         ("reply_shuffled", 0),
         ("reply_short", 1),
-        ("reply_duplicated", 1),
+        ("reply_duplicated", 2),
         ("reply_garbled", 1),
     ],
 )

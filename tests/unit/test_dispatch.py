@@ -58,7 +58,7 @@ def test_a_packed_batch_is_one_call() -> None:
     [
         ("reply_shuffled", []),
         ("reply_short", [5]),
-        ("reply_duplicated", [0]),
+        ("reply_duplicated", [0, 1]),
         ("reply_garbled", [0]),
         ("reply_malformed", [0, 1, 2, 3, 4, 5]),
     ],
