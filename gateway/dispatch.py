@@ -24,7 +24,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal
 
 from gateway.batching import BatchItem, BatchPrompt, Strategy, Unpacked, pack, single, unpack
 from gateway.engine import Metered
@@ -33,7 +33,6 @@ from gateway.types import LLMRequest
 
 log = logging.getLogger(__name__)
 
-STRATEGIES: tuple[str, ...] = get_args(Strategy)
 Complete = Callable[[LLMRequest, Callable[[str], None]], Metered]
 # How an item got its result; `given_up` is the collector's, after too many failed flushes.
 How = Literal["packed", "rerun", "concurrent", "single", "given_up"]
@@ -181,7 +180,6 @@ class Dispatcher:
 
 
 __all__ = [
-    "STRATEGIES",
     "Complete",
     "DispatchReport",
     "Dispatcher",

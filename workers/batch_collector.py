@@ -45,7 +45,7 @@ from chatops import messages
 from chatops.payloads import BATCH_FLUSH_FUNCTION, BULK_QUEUE
 from chatops.settings import Settings
 from gateway.batching import BatchGroup, BatchItem, BatchPrompt
-from gateway.dispatch import Complete, Dispatcher, ItemResult
+from gateway.dispatch import Complete, Dispatcher, DispatchReport, ItemResult, OnResult
 from gateway.errors import ConfigError
 from gateway.types import Route
 from workers.batch_store import BatchStore
@@ -223,13 +223,7 @@ class BatchCollector:
             self.store.keep(item.item_id, result)
             results[item.item_id] = result
 
-        report = self.dispatcher.run(
-            self.prompts[group.task],
-            todo,
-            backend=group.backend,
-            batch_id=flight_id,
-            on_result=keep,
-        )
+        report = self._dispatch(group, flight_id, todo, keep)
         for item in items:
             if item.item_id not in delivered:
                 self._deliver(item, results[item.item_id])
@@ -240,6 +234,18 @@ class BatchCollector:
             report.calls,
             report.reruns,
             tuple(given_up),
+        )
+
+    def _dispatch(
+        self, group: BatchGroup, flight_id: str, todo: Sequence[BatchItem], keep: OnResult
+    ) -> DispatchReport:
+        if not todo:
+            return DispatchReport(flight_id, "none", 0)
+        prompt = self.prompts.get(group.task)
+        if prompt is None:
+            raise ConfigError(f"this worker has no batchable template for task {group.task!r}")
+        return self.dispatcher.run(
+            prompt, todo, backend=group.backend, batch_id=flight_id, on_result=keep
         )
 
     def _deliver(self, item: BatchItem, result: ItemResult) -> None:
@@ -255,8 +261,8 @@ class BatchCollector:
         try:
             if self.store.release(flight_id) < 0:
                 return
-            undelivered = self.store.delivered([item.item_id for item in items])
-            self.store.count_attempt([i.item_id for i in items if i.item_id not in undelivered])
+            delivered = self.store.delivered([item.item_id for item in items])
+            self.store.count_attempt([i.item_id for i in items if i.item_id not in delivered])
             self.scheduler.ensure(group, max(self.limits.max_wait_ms, RETRY_DELAY_MS))
         except redis.RedisError as exc:
             log.warning("batch_give_back_failed flight=%s: %s", flight_id, exc)

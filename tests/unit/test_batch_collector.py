@@ -4,7 +4,8 @@ fails or dies."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import fakeredis
 import pytest
@@ -17,8 +18,9 @@ from chatops.payloads import BATCH_FLUSH_FUNCTION, BULK_QUEUE
 from gateway import keys
 from gateway.batching import BatchGroup, BatchItem, single
 from gateway.dispatch import Dispatcher, ItemResult
+from gateway.engine import Metered
 from gateway.errors import AllRoutesFailedError, ConfigError
-from gateway.types import Route
+from gateway.types import LLMRequest, Route
 from prompts import load_prompt
 from tests.batch_items import EmulatedModel, RecordingSink, code_word, digest_item
 from workers.batch_collector import (
@@ -244,3 +246,22 @@ def test_a_running_flush_is_left_alone_by_maintenance(harness: Harness) -> None:
         assert requeue_dead(harness.store, harness.scheduler, harness.clock) == 0
     assert harness.queued() == []
     assert harness.store.groups() == {group.digest: group}
+
+
+def test_a_flush_longer_than_its_lease_keeps_renewing_it(
+    client: fakeredis.FakeRedis, queue: Queue
+) -> None:
+    harness = Harness(client, queue, lease_s=0.3)
+    harness.collector._clock = time.time
+    group = harness.collector.add(digest_item(0))
+    model = harness.model
+
+    def slow(request: LLMRequest, on_delta: Callable[[str], None]) -> Metered:
+        time.sleep(0.5)  # past the first lease's end
+        assert requeue_dead(harness.store, harness.scheduler) == 0
+        return model(request, on_delta)
+
+    harness.collector.dispatcher = Dispatcher(slow, strategies={}, concurrency=1)
+    harness.collector.flush(group)
+    _answered_once(harness.sink, [(0, digest_item(0))])
+    assert harness.store.pending(group.digest) == 0
