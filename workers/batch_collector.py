@@ -14,6 +14,9 @@ Life of an item (state in `workers.batch_store`):
 4. Each result goes to its item's sink and the item is marked delivered; then the in-flight
    list is dropped.
 
+Items known together — a digest's issues — need no waiting: `answer_now` runs them through
+the same groups and dispatcher in the calling job, keeping each result under its item id.
+
 A flush that fails gives its items back to the head of the queue, counts an attempt for each
 and schedules another flush; one that dies leaves its in-flight list, which `requeue_dead` —
 every worker's maintenance pass — gives back once the lease has lapsed. An item whose flushes
@@ -157,12 +160,12 @@ class BatchCollector:
         prompt = self.prompts.get(item.task)
         if prompt is None:
             raise ConfigError(f"task {item.task!r} is not batchable (no batchable template)")
-        if item.kind not in self.sinks:
-            raise ConfigError(f"no sink for batch items of kind {item.kind!r}")
         return BatchGroup(item.task, str(self.tiers[prompt.tier][0]), item.scope)
 
     def add(self, item: BatchItem) -> BatchGroup:
         """Queue one item; its result reaches its sink after the group's next flush."""
+        if item.kind not in self.sinks:
+            raise ConfigError(f"no sink for batch items of kind {item.kind!r}")
         group = self.group_of(item)
         length, first = self.store.add(item, group, self.limits.mark_ttl_ms)
         if first:
@@ -170,6 +173,26 @@ class BatchCollector:
         if length % self.limits.max_items == 0:
             self.scheduler.enqueue(group)
         return group
+
+    def answer_now(self, items: Sequence[BatchItem], batch_id: str) -> dict[str, ItemResult]:
+        """Items known together (a digest's issues), answered in this process: grouped as
+        `add` would, up to BATCH_MAX_ITEMS per call, no sinks. Results are kept under the
+        items' ids, so a retried job asks the model only about items still unanswered."""
+        results = self.store.results([item.item_id for item in items])
+        groups: dict[BatchGroup, list[BatchItem]] = {}
+        for item in items:
+            if item.item_id not in results:
+                groups.setdefault(self.group_of(item), []).append(item)
+
+        def keep(item: BatchItem, result: ItemResult) -> None:
+            self.store.keep(item.item_id, result)
+            results[item.item_id] = result
+
+        for number, (group, todo) in enumerate(groups.items()):
+            for start in range(0, len(todo), self.limits.max_items):
+                chunk = todo[start : start + self.limits.max_items]
+                self._dispatch(group, f"{batch_id}-{number}-{start}", chunk, keep)
+        return results
 
     # -- a flush -----------------------------------------------------------------------------
 
@@ -359,16 +382,20 @@ _installed: BatchCollector | None = None
 
 
 def install(collector: BatchCollector | None) -> None:
-    """The collector this process's flush jobs use (the worker entrypoint installs it)."""
+    """The collector this process's jobs use (the worker entrypoint installs it)."""
     global _installed
     _installed = collector
 
 
-def flush_job(payload: dict[str, Any]) -> None:
-    """RQ job: flush one batch group (`chatops.payloads.BATCH_FLUSH_FUNCTION`)."""
+def installed() -> BatchCollector:
     if _installed is None:
         raise ConfigError("this worker has no batch collector installed")
-    _installed.flush(BatchGroup.from_payload(payload))
+    return _installed
+
+
+def flush_job(payload: dict[str, Any]) -> None:
+    """RQ job: flush one batch group (`chatops.payloads.BATCH_FLUSH_FUNCTION`)."""
+    installed().flush(BatchGroup.from_payload(payload))
 
 
 __all__ = [
@@ -381,6 +408,7 @@ __all__ = [
     "build_scheduler",
     "flush_job",
     "install",
+    "installed",
     "requeue_dead",
     "requeue_dead_flushes",
 ]

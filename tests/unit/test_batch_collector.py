@@ -265,3 +265,20 @@ def test_a_flush_longer_than_its_lease_keeps_renewing_it(
     harness.collector.flush(group)
     _answered_once(harness.sink, [(0, digest_item(0))])
     assert harness.store.pending(group.digest) == 0
+
+
+def test_items_known_together_are_answered_at_once_and_never_asked_twice(
+    harness: Harness,
+) -> None:
+    items = [digest_item(n, item_id=f"digest-1:OPS-{n}") for n in range(10)]
+    results = harness.collector.answer_now(items, "digest-1")
+
+    assert len(harness.model.requests) == 3  # ceil(10 / 4), one scope
+    for n, item in enumerate(items):
+        assert results[item.item_id].ok and code_word(n) in results[item.item_id].text
+    assert harness.collector.answer_now(items, "digest-1") == results
+    assert len(harness.model.requests) == 3
+    more = [*items, digest_item(10, item_id="digest-1:OPS-10")]
+    assert code_word(10) in harness.collector.answer_now(more, "digest-1")[more[-1].item_id].text
+    assert len(harness.model.requests) == 4
+    assert harness.sink.got == {}
