@@ -13,6 +13,7 @@ import redis
 
 from bot.jobs import JobQueue
 from chatops.settings import Settings
+from chatops.wiring import connect_queue_redis
 
 
 @dataclass(frozen=True)
@@ -25,9 +26,7 @@ class BotDeps:
 
 def build_deps(settings: Settings) -> BotDeps:
     # Short Redis timeouts: a listener must still ack within Slack's 3 s if Redis is gone.
-    connection = redis.Redis.from_url(
-        settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0, health_check_interval=30
-    )
+    connection = connect_queue_redis(settings.redis_url, timeout_s=1.0)
     return BotDeps(settings, connection, JobQueue(connection, settings))
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
@@ -20,6 +22,21 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 # A call's lease in the journal outlasts the longest silence a live stream may have.
 CALL_LEASE_MARGIN_S = 10.0
 SLACK_RATE_LIMIT_RETRIES = 3
+QUEUE_REDIS_RETRIES = 3
+
+
+def connect_queue_redis(url: str, *, timeout_s: float | None = None) -> redis.Redis:
+    """A client for the queue/state Redis that comes back after an outage by itself: a pooled
+    connection that died meanwhile is reconnected and its command sent again (a few times,
+    briefly), instead of failing the first command after Redis returns."""
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=timeout_s,
+        socket_connect_timeout=timeout_s,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), QUEUE_REDIS_RETRIES),
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+        health_check_interval=30,
+    )
 
 
 def build_gateway(settings: Settings, only_backend: str | None = None) -> Gateway:
@@ -71,4 +88,10 @@ def build_engine(settings: Settings, queue_redis: redis.Redis) -> CostEngine:
     )
 
 
-__all__ = ["DEFAULT_SLACK_API_URL", "build_engine", "build_gateway", "build_slack_client"]
+__all__ = [
+    "DEFAULT_SLACK_API_URL",
+    "build_engine",
+    "build_gateway",
+    "build_slack_client",
+    "connect_queue_redis",
+]

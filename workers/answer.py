@@ -26,11 +26,11 @@ from chatops import messages
 from chatops.payloads import AnswerJob
 from gateway import LLMRequest, keys
 from gateway.engine import Metered
-from gateway.errors import ChatOpsError, UserFacingError
+from gateway.errors import ChatOpsError, RetryableError, UserFacingError
 from gateway.pricing import EC2_BACKEND
 from workers import slack_refusals
 from workers.context import ConversationMemory, Turn, as_messages
-from workers.reply_state import Lease, ReplyLease, ReplyState
+from workers.reply_state import REPLY_LEASE_S, Lease, ReplyLease, ReplyState
 from workers.runtime import Runtime
 from workers.slack_reply import SlackReply
 
@@ -38,6 +38,10 @@ log = logging.getLogger(__name__)
 
 # How long a channel the bot has posted in is trusted to still take its posts.
 POSTABLE_TTL_S = 24 * 3600
+
+
+class ReplyBusyError(RetryableError):
+    public_message = "Another worker was still writing this answer."
 
 
 def footer(metered: Metered) -> str:
@@ -79,11 +83,16 @@ class AnswerRun:
             self.job.request_id,
             owner=uuid.uuid4().hex,
             is_done=self._is_done,
+            # Leave the job time to answer once it has the lease.
+            wait_s=min(3 * REPLY_LEASE_S, self.rt.settings.job_timeout_s / 3),
         )
         with lease as outcome:
-            if outcome is not Lease.OWNED:
-                log.info("reply_elsewhere request_id=%s outcome=%s", self.job.request_id, outcome)
+            if outcome is Lease.DONE:
+                log.info("reply_elsewhere request_id=%s", self.job.request_id)
                 return
+            if outcome is Lease.BUSY:
+                # Alive and still writing, or dead and its lease not lapsed yet: ask again.
+                raise ReplyBusyError(f"{self.job.request_id} is leased by another worker")
             self.state.refresh()
             if self.state.done:
                 return
@@ -284,4 +293,4 @@ class AnswerRun:
         return True
 
 
-__all__ = ["AnswerRun", "footer"]
+__all__ = ["AnswerRun", "ReplyBusyError", "footer"]

@@ -32,6 +32,7 @@ from rq.serializers import JSONSerializer
 from rq.worker import WorkerStatus
 
 from chatops.settings import Settings
+from chatops.wiring import connect_queue_redis
 from workers import batch_collector, runtime
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ def build_worker(settings: Settings, queue_name: str, name: str | None = None) -
 
 
 def _worker(settings: Settings, queue_name: str, name: str | None = None) -> SimpleWorker:
-    connection = redis.Redis.from_url(settings.redis_url)
+    connection = connect_queue_redis(settings.redis_url)
     return HeartbeatWorker(
         [Queue(queue_name, connection=connection, serializer=JSONSerializer)],
         connection=connection,

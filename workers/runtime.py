@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from chatops.settings import Settings, load_settings
-from chatops.wiring import build_engine, build_slack_client
+from chatops.wiring import build_engine, build_slack_client, connect_queue_redis
 from gateway.engine import CostEngine
 from gateway.errors import ConfigError
 from gateway.response_cache import connect as connect_cache
@@ -39,7 +39,7 @@ class Runtime:
 
 def build_runtime(settings: Settings) -> Runtime:
     slack = build_slack_client(settings)
-    queue_redis = redis.Redis.from_url(settings.redis_url)
+    queue_redis = connect_queue_redis(settings.redis_url)
     return Runtime(
         settings=settings,
         engine=build_engine(settings, queue_redis),
