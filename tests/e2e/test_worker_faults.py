@@ -259,7 +259,8 @@ def test_worker_killed_on_the_last_attempt_leaves_one_clear_message(
 @pytest.fixture
 def proxied_stack(redis_server: str) -> Iterator[tuple[Stack, TcpProxy]]:
     """A stack whose worker reaches Redis through a proxy the test can cut."""
-    for stack in running_stack(redis_server, 5, FAULT_ENV):
+    # Jobs may wait out a lost worker's reply lease (15 s): give them the time to.
+    for stack in running_stack(redis_server, 5, {**FAULT_ENV, "JOB_TIMEOUT_S": "40"}):
         target = urlsplit(stack.redis_url)
         with TcpProxy(target.hostname or "127.0.0.1", target.port or 6379) as proxy:
             [direct] = stack.workers
