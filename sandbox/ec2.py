@@ -9,6 +9,9 @@ answers 503 while its model loads, then serves (`Boot`); a stopped one refuses c
 
 `restrict(actions)` gives the bot credentials that may do only those EC2 actions, with moto
 enforcing IAM, to exercise a missing permission.
+
+moto keeps its accounts in the process, not per server: starting a sandbox resets them, so one
+sandbox runs at a time in a process.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ class Ec2Sandbox:
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._stop = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name="ec2-watcher", daemon=True)
+        # The sandbox's own keys (the watcher's, the tests'): allowed everything.
         self._watch_keys: Mapping[str, str] = ANY_KEYS
         self._watch_lock = threading.Lock()
         self.url = ""
@@ -66,6 +70,7 @@ class Ec2Sandbox:
         self.untagged_ids: tuple[str, ...] = ()
         self.emulators: dict[str, OpenAICompatEmulator] = {}
         self._up: dict[str, bool] = {}
+        self._clients: dict[tuple[tuple[str, str], ...], Any] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -75,6 +80,8 @@ class Ec2Sandbox:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"
+        self._moto_api("reset", "")
+        self._auth("inf")
         self.instance_ids = self._seed(self._count, tagged=True)
         self.untagged_ids = self._seed(self._untagged, tagged=False)
         for n, instance_id in enumerate(self.instance_ids):
@@ -92,6 +99,10 @@ class Ec2Sandbox:
         for emulator in self.emulators.values():
             if emulator not in self._given:
                 emulator.stop()
+        with self._watch_lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
         self._server.stop()
 
     def __enter__(self) -> Self:
@@ -103,10 +114,23 @@ class Ec2Sandbox:
     # -- what the bot is given ---------------------------------------------------------------
 
     def client(self, **keys: str) -> Any:
-        """A boto3 EC2 client on this API (any keys, unless `restrict` is on)."""
-        return boto3.client(
-            "ec2", region_name=REGION, endpoint_url=self.url, **(keys or dict(ANY_KEYS))
-        )
+        """A new boto3 EC2 client on this API: with `keys`, or the sandbox's own (allowed all).
+        The caller closes it."""
+        if not keys:
+            with self._watch_lock:
+                keys = dict(self._watch_keys)
+        return boto3.client("ec2", region_name=REGION, endpoint_url=self.url, **keys)
+
+    def _own_client(self) -> Any:
+        """The sandbox's own client, kept: the watcher asks many times a second."""
+        with self._watch_lock:
+            keys = dict(self._watch_keys)
+            cache_key = tuple(sorted(keys.items()))
+            client = self._clients.get(cache_key)
+            if client is None:
+                client = boto3.client("ec2", region_name=REGION, endpoint_url=self.url, **keys)
+                self._clients[cache_key] = client
+            return client
 
     @property
     def llm_urls(self) -> str:
@@ -123,12 +147,12 @@ class Ec2Sandbox:
         }
 
     def state(self, instance_id: str) -> str:
-        reply = self.client().describe_instances(InstanceIds=[instance_id])
+        reply = self._own_client().describe_instances(InstanceIds=[instance_id])
         return str(reply["Reservations"][0]["Instances"][0]["State"]["Name"])
 
     def set_state(self, instance_id: str, running: bool) -> None:
         """Start or stop an instance behind the bot's back (an operator in the console)."""
-        client = self.client()
+        client = self._own_client()
         if running:
             client.start_instances(InstanceIds=[instance_id])
         else:
@@ -142,16 +166,19 @@ class Ec2Sandbox:
         `["ec2:DescribeInstances"]`), and moto enforcing IAM from now on until `unrestrict`."""
         iam = boto3.client("iam", region_name=REGION, endpoint_url=self.url, **ANY_KEYS)
         keys = {}
-        for name, actions in ((f"{user}-watcher", ["ec2:*"]), (user, list(allowed))):
-            iam.create_user(UserName=name)
-            policy = {"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Action": actions, "Resource": "*"}]}  # fmt: skip
-            iam.put_user_policy(UserName=name, PolicyName="ec2", PolicyDocument=json.dumps(policy))
-            key = iam.create_access_key(UserName=name)["AccessKey"]
-            keys[name] = {
-                "aws_access_key_id": key["AccessKeyId"],
-                "aws_secret_access_key": key["SecretAccessKey"],
-            }
+        try:
+            for name, actions in ((f"{user}-watcher", ["ec2:*"]), (user, list(allowed))):
+                iam.create_user(UserName=name)
+                statement = {"Effect": "Allow", "Action": actions, "Resource": "*"}
+                policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+                iam.put_user_policy(UserName=name, PolicyName="ec2", PolicyDocument=policy)
+                key = iam.create_access_key(UserName=name)["AccessKey"]
+                keys[name] = {
+                    "aws_access_key_id": key["AccessKeyId"],
+                    "aws_secret_access_key": key["SecretAccessKey"],
+                }
+        finally:
+            iam.close()
         with self._watch_lock:
             self._watch_keys = keys[f"{user}-watcher"]
         self._auth("0")
@@ -164,9 +191,12 @@ class Ec2Sandbox:
 
     def _auth(self, after_actions: str) -> None:
         """moto checks IAM once this many more actions have run (`inf`: never)."""
+        self._moto_api("reset-auth", after_actions)
+
+    def _moto_api(self, action: str, body: str) -> None:
         request = urllib.request.Request(
-            f"{self.url}/moto-api/reset-auth",
-            data=after_actions.encode(),
+            f"{self.url}/moto-api/{action}",
+            data=body.encode(),
             method="POST",
             headers={"Content-Type": "text/plain"},
         )
@@ -178,7 +208,7 @@ class Ec2Sandbox:
     def _seed(self, count: int, *, tagged: bool) -> tuple[str, ...]:
         if count == 0:
             return ()
-        client = self.client()
+        client = self._own_client()
         image = client.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
         tags = [{"Key": self.tag[0], "Value": self.tag[1] if tagged else "someone-else"}]
         reply = client.run_instances(
@@ -200,11 +230,9 @@ class Ec2Sandbox:
         return OpenAICompatEmulator(models=self._models).start()
 
     def _power_from_states(self) -> None:
-        with self._watch_lock:
-            keys = self._watch_keys
         if not self.instance_ids:
             return
-        reply = self.client(**keys).describe_instances(InstanceIds=list(self.instance_ids))
+        reply = self._own_client().describe_instances(InstanceIds=list(self.instance_ids))
         for reservation in reply["Reservations"]:
             for raw in reservation["Instances"]:
                 self._power(raw["InstanceId"], raw["State"]["Name"] in _UP)
