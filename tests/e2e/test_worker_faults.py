@@ -39,7 +39,6 @@ LONG_QUESTION = " ".join(["Walk me through the full staging database failover ru
 FAULT_ENV = {
     # A cap, so that every call reserves and settles.
     "BUDGET_USER_DAILY_MICRO_USD": "5000000",
-    "JOB_TIMEOUT_S": "6",
     # A call's lease in the journal is the read timeout + 10 s: a dead worker's call is
     # closed by another ~12 s after its last sign of life.
     "MODEL_READ_TIMEOUT_S": "2",
@@ -175,8 +174,14 @@ def test_a_missing_scope_is_named(stack: Stack) -> None:
 # -- the job dies ----------------------------------------------------------------------------
 
 
+@pytest.fixture
+def short_timeout_stack(redis_server: str) -> Iterator[Stack]:
+    yield from running_stack(redis_server, 6, {**FAULT_ENV, "JOB_TIMEOUT_S": "6"})
+
+
 @pytest.mark.slow
-def test_a_job_timeout_is_recorded_and_the_retry_answers(stack: Stack) -> None:
+def test_a_job_timeout_is_recorded_and_the_retry_answers(short_timeout_stack: Stack) -> None:
+    stack = short_timeout_stack
     user = person(stack, "timeout")
     root = stack.slack.post_as_user(CHANNEL, user, "context")
     stack.bedrock.pace = Pace(ttft_ms=20, tokens_per_s=25)  # ~12 s: past JOB_TIMEOUT_S=6
@@ -259,8 +264,7 @@ def test_worker_killed_on_the_last_attempt_leaves_one_clear_message(
 @pytest.fixture
 def proxied_stack(redis_server: str) -> Iterator[tuple[Stack, TcpProxy]]:
     """A stack whose worker reaches Redis through a proxy the test can cut."""
-    # Jobs may wait out a lost worker's reply lease (15 s): give them the time to.
-    for stack in running_stack(redis_server, 5, {**FAULT_ENV, "JOB_TIMEOUT_S": "40"}):
+    for stack in running_stack(redis_server, 5, FAULT_ENV):
         target = urlsplit(stack.redis_url)
         with TcpProxy(target.hostname or "127.0.0.1", target.port or 6379) as proxy:
             [direct] = stack.workers
