@@ -14,9 +14,12 @@ from chatops.payloads import (
     ANSWER_FUNCTION,
     COST_REPORT_FAILED_CALLBACK,
     COST_REPORT_FUNCTION,
+    EC2_COMMAND_FAILED_CALLBACK,
+    EC2_COMMAND_FUNCTION,
     INTERACTIVE_QUEUE,
     AnswerJob,
     CostReportJob,
+    Ec2CommandJob,
 )
 from chatops.settings import Settings
 from gateway import keys
@@ -51,6 +54,11 @@ class JobQueue:
     def enqueue_cost_report(self, job: CostReportJob, once: tuple[Identity, ...] = ()) -> bool:
         return self._enqueue(
             COST_REPORT_FUNCTION, COST_REPORT_FAILED_CALLBACK, job, job.job_id, "llm_cost", once
+        )
+
+    def enqueue_ec2_command(self, job: Ec2CommandJob, once: tuple[Identity, ...] = ()) -> bool:
+        return self._enqueue(
+            EC2_COMMAND_FUNCTION, EC2_COMMAND_FAILED_CALLBACK, job, job.job_id, "llm_ec2", once
         )
 
     def _enqueue(

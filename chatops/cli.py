@@ -23,6 +23,7 @@ from chatops.commands import (
     bot,
     cache_check,
     cost,
+    ec2,
     health,
     replay,
     sandbox,
@@ -32,7 +33,7 @@ from chatops.commands import (
 )
 from gateway.errors import ChatOpsError, ConfigError
 
-COMMANDS = (up, ask, bot, worker, sandbox, cost, replay, trace, cache_check, health)
+COMMANDS = (up, ask, bot, worker, sandbox, cost, ec2, replay, trace, cache_check, health)
 PACKAGE = "chatops-bot"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 

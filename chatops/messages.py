@@ -18,6 +18,45 @@ COST_USAGE = (
     "e.g. `/llm-cost 7d #ops`"
 )
 COST_NOT_ALLOWED = "Only the people listed in COST_REPORT_USERS can see LLM spend."
+EC2_USAGE = (
+    "`/llm-ec2 [status|start|stop] [instance-id]` — the self-hosted model's instances: their"
+    " state, or start or stop one (stop with no id: every running one), e.g. `/llm-ec2 start`"
+)
+EC2_NOT_ALLOWED = (
+    "Only the people listed in EC2_CONTROL_USERS (or COST_REPORT_USERS) can see or control the"
+    " self-hosted model's instances."
+)
+EC2_NOT_CONFIGURED = (
+    "No EC2 instance is configured: set EC2_INSTANCE_IDS or EC2_INSTANCE_TAG to let me start and"
+    " stop the self-hosted model's instances."
+)
+EC2_HEADING = (
+    "*EC2 instances* · schedule `{schedule}` · stop after {idle_min:g} min without a request"
+    " · up to {max_instances} · seen {seen}"
+)
+EC2_NEVER_SEEN = "not yet"
+EC2_FLEET_PROBLEM = ":warning: I can't see the instances: {problem}. Requests go to Bedrock."
+EC2_NO_INSTANCES = "No instance carries the tag `{tag}`."
+EC2_INSTANCE_LINE = (
+    "`{instance_id}` {state} · up {uptime} today · {served} served today · {in_flight} in flight"
+)
+EC2_ANSWERING = "answering"
+EC2_NOT_ANSWERING = "model server not answering yet"
+EC2_STOPS_AT = "stops at {at} if no request comes"
+EC2_HELD = "stopped by hand: the schedule leaves it down until {until}"
+EC2_HELD_UNTIL_STARTED = "stopped by hand: the schedule leaves it down until it is started"
+EC2_PROBLEM = ":warning: {problem} ({at}); {retry}"
+EC2_RETRY_AT = "I'll try again after {at}"
+EC2_RETRY_NOW = "I'll try again when needed"
+EC2_LAST_ACTION = "last: {action} at {at}"
+EC2_STARTED = (
+    "Started `{instance_id}`: it answers once its model server is up; Bedrock answers meanwhile."
+)
+EC2_STOPPED = "Stopped `{instance_id}`."
+EC2_NOT_DONE = "Could not {verb} `{instance_id}`: {problem}."
+EC2_NOTHING_TO_START = "No stopped instance to start."
+EC2_NOTHING_TO_STOP = "No running instance to stop."
+EC2_BUSY = "The instance controller is busy; try again in a few seconds."
 BUSY = "I can't take requests right now (my queue is unavailable). Please try again in a minute."
 ROOT_MESSAGE = "<@{user}> asked: {question}"
 # The root message quotes at most this much of a question: a pasted log would pass Slack's
@@ -88,6 +127,29 @@ __all__ = [
     "COST_UNPRICED",
     "COST_USAGE",
     "DOWNGRADED",
+    "EC2_ANSWERING",
+    "EC2_BUSY",
+    "EC2_FLEET_PROBLEM",
+    "EC2_HEADING",
+    "EC2_HELD",
+    "EC2_HELD_UNTIL_STARTED",
+    "EC2_INSTANCE_LINE",
+    "EC2_LAST_ACTION",
+    "EC2_NEVER_SEEN",
+    "EC2_NOTHING_TO_START",
+    "EC2_NOTHING_TO_STOP",
+    "EC2_NOT_ALLOWED",
+    "EC2_NOT_ANSWERING",
+    "EC2_NOT_CONFIGURED",
+    "EC2_NOT_DONE",
+    "EC2_NO_INSTANCES",
+    "EC2_PROBLEM",
+    "EC2_RETRY_AT",
+    "EC2_RETRY_NOW",
+    "EC2_STARTED",
+    "EC2_STOPPED",
+    "EC2_STOPS_AT",
+    "EC2_USAGE",
     "FOOTER",
     "JIRA_NOT_VISIBLE",
     "JIRA_PROJECT_NOT_ALLOWED",

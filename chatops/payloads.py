@@ -23,6 +23,9 @@ BATCH_FLUSH_FUNCTION = "workers.batch_collector.flush_job"
 # Their failure callbacks (RQ `Callback(on_failure=…)`): one clear message once none is left.
 ANSWER_FAILED_CALLBACK = "workers.jobs.answer_failed"
 COST_REPORT_FAILED_CALLBACK = "workers.jobs.cost_report_failed"
+# `/llm-ec2`: the instance controller's status, start and stop, and its failure callback.
+EC2_COMMAND_FUNCTION = "workers.ec2_command.ec2_command"
+EC2_COMMAND_FAILED_CALLBACK = "workers.ec2_command.ec2_command_failed"
 # Scheduled when a failed answer's reply is still leased by a worker that may be alive.
 GIVE_UP_ANSWER_FUNCTION = "workers.jobs.give_up_answer"
 
@@ -81,6 +84,25 @@ class CostReportJob(BaseModel):
         return rq_job_id("cost", self.request_id)
 
 
+class Ec2CommandJob(BaseModel):
+    """`/llm-ec2 [status|start|stop] [instance-id]`, as the worker needs it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    request_id: str
+    team_id: str
+    channel: str
+    user: str
+    verb: Literal["status", "start", "stop"]
+    instance_id: str | None = None
+    received_at: float
+    response_url: str | None = None
+
+    @property
+    def job_id(self) -> str:
+        return rq_job_id("ec2", self.request_id)
+
+
 __all__ = [
     "ANSWER_FAILED_CALLBACK",
     "ANSWER_FUNCTION",
@@ -88,11 +110,14 @@ __all__ = [
     "BULK_QUEUE",
     "COST_REPORT_FAILED_CALLBACK",
     "COST_REPORT_FUNCTION",
+    "EC2_COMMAND_FAILED_CALLBACK",
+    "EC2_COMMAND_FUNCTION",
     "GIVE_UP_ANSWER_FUNCTION",
     "INTERACTIVE_QUEUE",
     "QUEUE_NAMES",
     "TASK_BY_KIND",
     "AnswerJob",
     "CostReportJob",
+    "Ec2CommandJob",
     "Kind",
 ]

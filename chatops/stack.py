@@ -22,14 +22,18 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import redis
 
 from gateway.errors import ConfigError
 from sandbox.bedrock import BedrockEmulator
 from sandbox.jira import JiraEmulator
-from sandbox.openai_compat import OpenAICompatEmulator
+from sandbox.openai_compat import Boot, OpenAICompatEmulator
 from sandbox.slack import SlackEmulator
+
+if TYPE_CHECKING:
+    from sandbox.ec2 import Ec2Sandbox
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +128,8 @@ class Stack:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     log_dir: str = ""
+    # moto's EC2 API with the bot's instances, when the stack was asked for some.
+    ec2_api: Ec2Sandbox | None = None
 
     def spawn(
         self, *args: str, name: str, env: dict[str, str] | None = None
@@ -243,10 +249,15 @@ def local_stack(
     workers: int = 1,
     env: dict[str, str] | None = None,
     jira_fixture: Path | None = None,
+    ec2_instances: int = 0,
+    ec2_boot: Boot | None = None,
 ) -> Iterator[Stack]:
     """Emulators, Redis (the given URL, or a private redis-server), the bot and workers.
 
     `jira_fixture` seeds the Jira emulator (a trace's issues) instead of its demo projects.
+    `ec2_instances` starts moto's EC2 API with that many stopped instances tagged as the bot's,
+    each with its own model server (the first is `Stack.ec2`) booting as `ec2_boot` says, and
+    points the instance controller at them (EC2_ENDPOINT_URL, EC2_INSTANCE_TAG, EC2_LLM_URLS).
     """
     with ExitStack() as stack:
         stack.enter_context(_stop_children_on_sigterm())
@@ -257,20 +268,37 @@ def local_stack(
         )
         bedrock = stack.enter_context(BedrockEmulator())
         ec2 = stack.enter_context(OpenAICompatEmulator(models=(EC2_MODEL,)))
+        ec2_api = _ec2_api(stack, ec2, ec2_instances, ec2_boot) if ec2_instances else None
         running = Stack(
             url,
             slack,
             jira,
             bedrock,
             ec2,
-            {**stack_env(url, slack, jira, bedrock, ec2), **(env or {})},
+            {
+                **stack_env(url, slack, jira, bedrock, ec2),
+                **(ec2_api.env() if ec2_api else {}),
+                **(env or {}),
+            },
             log_dir=stack.enter_context(tempfile.TemporaryDirectory()),
+            ec2_api=ec2_api,
         )
         stack.callback(running.stop)
         for _ in range(workers):
             running.start_worker()
         running.start_bot()
         yield running
+
+
+def _ec2_api(
+    stack: ExitStack, first: OpenAICompatEmulator, instances: int, boot: Boot | None
+) -> Ec2Sandbox:
+    # moto loads only for a stack that asks for instances.
+    from sandbox.ec2 import Ec2Sandbox
+
+    return stack.enter_context(
+        Ec2Sandbox(instances, boot=boot, models=(EC2_MODEL,), emulators=[first])
+    )
 
 
 __all__ = ["BOT_TOKEN", "SIGNING_SECRET", "Stack", "local_stack", "redis_server"]

@@ -125,7 +125,9 @@ class Ec2Controller:
         self._release = client.register_script(_RELEASE)
 
     @classmethod
-    def from_settings(cls, settings: Settings, client: redis.Redis) -> Ec2Controller | None:
+    def from_settings(
+        cls, settings: Settings, client: redis.Redis, *, clock: Callable[[], float] = time.time
+    ) -> Ec2Controller | None:
         """None when no instance is configured; `ConfigError` names a bad setting."""
         spec = _spec(settings)
         if spec is None:
@@ -141,11 +143,15 @@ class Ec2Controller:
             client,
             policy_from_settings(settings),
             retention_days=settings.ledger_retention_days,
+            clock=clock,
         )
 
     def close(self) -> None:
         self.ec2.close()
         self.servers.close()
+
+    def now(self) -> float:
+        return self._clock()
 
     # -- ticks -------------------------------------------------------------------------------
 
@@ -282,14 +288,15 @@ class Ec2Controller:
         """Start (the first stopped instance, or `instance_id`) or stop (every up instance, or
         `instance_id`) now, whatever the policy would do; a person overrides any back-off.
         A stop inside a schedule window holds the instance down until the window ends."""
-        deadline = time.monotonic() + COMMAND_WAIT_S
-        while True:
-            with self._leadership() as leading:
-                if leading:
-                    return self._command(verb, instance_id)
-            if time.monotonic() > deadline:
-                raise ControllerBusyError("the controller lock stayed held", problem="busy")
-            time.sleep(0.1)
+        with self._waiting_leadership():
+            return self._command(verb, instance_id)
+
+    def observe(self) -> FleetStatus:
+        """A fresh look at the instances for `status`, saved; nothing is started or stopped."""
+        with self._waiting_leadership():
+            status = self._observe(self.store.load(), self._clock())
+            self.store.save(status)
+            return status
 
     def _command(self, verb: Verb, instance_id: str | None) -> CommandOutcome:
         now = self._clock()
@@ -327,6 +334,19 @@ class Ec2Controller:
         return status
 
     # -- the lock ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _waiting_leadership(self) -> Iterator[None]:
+        """The lock for a person's command: waits out a tick in progress elsewhere."""
+        deadline = time.monotonic() + COMMAND_WAIT_S
+        while True:
+            with self._leadership() as leading:
+                if leading:
+                    yield
+                    return
+            if time.monotonic() > deadline:
+                raise ControllerBusyError("the controller lock stayed held", problem="busy")
+            time.sleep(0.1)
 
     @contextmanager
     def _leadership(self) -> Iterator[bool]:
