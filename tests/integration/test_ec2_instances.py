@@ -53,7 +53,7 @@ from gateway.types import Completion, LLMRequest, Message, Route
 from sandbox.ec2 import Ec2Sandbox
 from sandbox.openai_compat import LOADING, OFF, READY, Boot
 from tests.conftest import EC2_MODEL
-from workers.ec2_controller import NOT_FOUND, Ec2Controller
+from workers.ec2_controller import NOT_FOUND, ControllerThread, Ec2Controller
 
 NOVA = "amazon.nova-micro-v1:0"
 MINUTE = 60.0
@@ -428,4 +428,24 @@ def test_a_start_that_never_becomes_healthy_times_out_stops_and_alerts(
     # Requests go on to Bedrock; the demand they leave does not restart it before the back-off.
     ask(gateway)
     rig.tick(controller)
+    assert rig.calls["StartInstances"] == 1
+
+
+def test_the_worker_thread_starts_an_instance_as_soon_as_a_request_wants_one(rig: Rig) -> None:
+    """A long interval, yet the start follows the request at once: it wakes the thread."""
+    first = rig.sandbox.instance_ids[0]
+    thread = ControllerThread(rig.controller(ids=(first,)), interval_s=60).start()
+    try:
+        gateway = rig.gateway()
+        wait_for_status = time.monotonic() + REAL_TIME_LIMIT_S
+        while FleetStore(rig.client).load().observed_at is None:
+            assert time.monotonic() < wait_for_status
+            time.sleep(0.02)
+        asked = time.monotonic()
+        assert ask(gateway).route.backend == "bedrock"
+        while rig.calls["StartInstances"] == 0:
+            assert time.monotonic() - asked < 5, "the controller thread did not wake"
+            time.sleep(0.02)
+    finally:
+        thread.stop()
     assert rig.calls["StartInstances"] == 1
