@@ -65,6 +65,8 @@ ROOT_QUOTE_CHARS = 500
 FOOTER = "_{model} · {input_tokens:,} in / {output_tokens:,} out tokens · {cost}_"
 COST_SELF_HOSTED = "EC2 instance hours"
 COST_UNPRICED = "unpriced"
+# A footer's note when the tier's first route was skipped: `ec2 starting`, `ec2 stopped`, …
+ROUTE_SKIPPED = "{reason}: answered meanwhile by {model}"
 DOWNGRADED = "downgraded to the {tier} tier to stay within {budget}"
 REFUSED = ":no_entry: {reason}"
 NOTICE = ":information_source: {text}"
@@ -167,6 +169,7 @@ __all__ = [
     "REFUSED",
     "ROOT_MESSAGE",
     "ROOT_QUOTE_CHARS",
+    "ROUTE_SKIPPED",
     "SECRETS_REMOVED",
     "UNEXPECTED",
     "root_message",

@@ -3,6 +3,7 @@ its chart is uploaded into the report's thread."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -16,7 +17,7 @@ from sandbox.slack_driver import SlackDriver
 from tests.e2e.conftest import bot_message, finished_replies, running_stack, wait_for
 
 CHANNEL = "C_OPS"
-# Bedrock only: with no EC2 route the report has no instance hours to add.
+# Bedrock only, and no EC2 instance configured: the report charges no instance hours.
 BEDROCK_TIERS = {
     "TIER_SMALL": "bedrock:amazon.nova-micro-v1:0",
     "TIER_MEDIUM": "bedrock:global.anthropic.claude-haiku-4-5-20251001-v1:0",
@@ -58,6 +59,9 @@ def test_llm_cost_report_matches_the_ledger_and_uploads_the_chart(cost_stack: St
     assert f"Spend: {usd(total)}" in text
     assert f"Naive baseline: {usd(baseline)}" in text
     assert "Requests: 2" in text
+    shown = json.dumps(report["blocks"])
+    assert "EC2 instances" not in shown and "as run" not in shown
+    assert "one always on" in shown  # the yardstick break-even still shows
     assert png[0].name == "llm-cost-today.png"
     assert png[0].data.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(png[0].data) > 10_000
