@@ -53,6 +53,7 @@ from gateway.ec2_policy import (
 from gateway.ec2_schedule import Ec2Schedule
 from gateway.errors import ConfigError, Ec2ControlError
 from gateway.instance_hours import InstanceHours
+from gateway.ledger import DEFAULT_RETENTION_DAYS
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ class Ec2Controller:
         client: redis.Redis,
         policy: Ec2Policy,
         *,
-        retention_days: int = 90,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
         clock: Callable[[], float] = time.time,
         lock_lease_s: float = LOCK_LEASE_S,
     ) -> None:
@@ -195,7 +196,10 @@ class Ec2Controller:
         up = instance.state in UP_STATES
         healthy = instance.state == RUNNING and self.servers.is_healthy(url)
         started = rec.start_requested_at
-        if healthy or (not up and started and now - started > self.policy.start_timeout_s):
+        if started and not up and now - started > self.policy.start_timeout_s:
+            # EC2 took the start but the instance never came up: say so, and stop waiting.
+            problem = f"the start did not take: it is {instance.state}"
+            rec = replace(rec, problem=problem, problem_at=now)
             started = None
         return replace(
             rec,
@@ -203,7 +207,7 @@ class Ec2Controller:
             url=url,
             healthy=healthy,
             up_since=(rec.up_since or now) if up else None,
-            start_requested_at=started,
+            start_requested_at=None if healthy else started,
             unhealthy_since=(rec.unhealthy_since or now) if up and not healthy else None,
             answered_since_up=up and (rec.answered_since_up or healthy),
         )
