@@ -67,8 +67,6 @@ COST_SELF_HOSTED = "EC2 instance hours"
 COST_UNPRICED = "unpriced"
 # A footer's note when the tier's first route was skipped: `ec2 starting`, `ec2 stopped`, …
 ROUTE_SKIPPED = "{reason}, so {backend} answered"
-# A footer's note when the tier's first route was skipped: `ec2 starting`, `ec2 stopped`, …
-ROUTE_SKIPPED = "{reason}: answered meanwhile by {model}"
 DOWNGRADED = "downgraded to the {tier} tier to stay within {budget}"
 REFUSED = ":no_entry: {reason}"
 NOTICE = ":information_source: {text}"
