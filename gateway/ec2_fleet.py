@@ -35,7 +35,7 @@ from gateway import keys
 from gateway.backends.openai_compat import OpenAICompatBackend
 from gateway.ec2_client import FleetSpec
 from gateway.ec2_policy import InstanceView, pick_instance, unavailable_reason
-from gateway.errors import BackendUnavailableError
+from gateway.errors import BackendUnavailableError, ConfigError
 from gateway.ledger import DEFAULT_RETENTION_DAYS
 from gateway.pricing import EC2_BACKEND
 from gateway.types import Backend, Delta, LLMRequest, Route, Usage
@@ -209,7 +209,11 @@ class Ec2Fleet:
     def from_settings(cls, settings: Any, client: redis.Redis) -> Ec2Fleet | None:
         """None when no instance is configured (`EC2_INSTANCE_IDS`, `EC2_INSTANCE_TAG`): the
         ec2 backend then talks to `EC2_LLM_BASE_URL` as before."""
-        if FleetSpec.parse(settings.ec2_instance_ids, settings.ec2_instance_tag) is None:
+        try:
+            spec = FleetSpec.parse(settings.ec2_instance_ids, settings.ec2_instance_tag)
+        except ValueError as exc:
+            raise ConfigError(f"EC2_INSTANCE_TAG: {exc}") from exc
+        if spec is None:
             return None
         return cls(FleetStore(client, settings.ledger_retention_days))
 

@@ -10,10 +10,12 @@ import datetime
 import fakeredis
 import pytest
 
+from chatops.settings import load_settings
 from gateway import keys
 from gateway.ec2_client import DEFAULT_BOT_TAG, Ec2Instance, FleetSpec, InstanceUrls
 from gateway.ec2_fleet import Ec2Fleet, FleetStatus, FleetStore, InstanceRecord
 from gateway.ec2_policy import EC2_STARTING, EC2_STOPPED, EC2_UNAVAILABLE
+from gateway.errors import ConfigError
 from gateway.instance_hours import Ec2Hours, InstanceHours, Interval
 from gateway.pricing import PriceCatalog
 from gateway.types import Route
@@ -147,3 +149,11 @@ def test_the_settings_that_name_the_fleet_and_its_urls() -> None:
         InstanceUrls.parse("", "http://{ip}:8000/v1")
     with pytest.raises(ValueError, match="expected instance-id=URL pairs"):
         InstanceUrls.parse("http://gpu-1:8000/v1", "")
+
+
+def test_the_fleet_exists_only_when_instances_are_configured(client: fakeredis.FakeRedis) -> None:
+    assert Ec2Fleet.from_settings(load_settings(_env_file=None), client) is None
+    configured = load_settings(_env_file=None, ec2_instance_ids="i-0abc123def4567890")
+    assert Ec2Fleet.from_settings(configured, client) is not None
+    with pytest.raises(ConfigError, match="EC2_INSTANCE_TAG: expected Key=Value"):
+        Ec2Fleet.from_settings(load_settings(_env_file=None, ec2_instance_tag="team"), client)
