@@ -16,7 +16,6 @@ import redis
 
 from chatops import messages
 from chatops.messages import root_message
-from chatops.payloads import rq_job_id
 from chatops.stack import SIGNING_SECRET, Stack
 from gateway import keys
 from gateway.budgets import BudgetCaps, Budgets
@@ -327,15 +326,16 @@ def test_an_event_the_queue_refused_is_answered_when_slack_retries(stack: Stack)
     client = redis.Redis.from_url(stack.redis_url)
     text = f"<@{stack.slack.bot_user_id}> where are the runbooks?"
     ts = stack.slack.post_as_user(CHANNEL, user, text)
-    # The job's own key holds the wrong type: Redis refuses the enqueue after the claim.
-    job_key = f"rq:job:{rq_job_id('answer', f'ev-{CHANNEL}-{ts}')}"
-    client.set(job_key, "not a hash")
     event = slack._message_event("app_mention", user, CHANNEL, text, ts, None)
-    first = slack._deliver(event, False)
+    # Redis takes the dedupe claim, then refuses the enqueue (nothing of it is executed).
+    client.acl_setuser("default", enabled=True, commands=["-rpush", "-lpush"])
+    try:
+        first = slack._deliver(event, False)
+    finally:
+        client.acl_setuser("default", enabled=True, commands=["+@all"])
     assert first.status == 500
     assert not client.exists(keys.dedupe("msg", f"{CHANNEL}:{ts}")), "the claim was released"
 
-    client.delete(job_key)
     assert slack.retry(first.request).status == 200
     answer_in_thread(stack, CHANNEL, ts)
     assert slack.retry(first.request, retry_num=2).status == 200
