@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from sandbox.server import Fault
 from sandbox.slack import SlackEmulator
@@ -137,3 +138,34 @@ def test_a_retry_that_needs_fewer_messages_marks_the_rest_superseded(
     second.finish()
 
     assert _bot_texts(slack, root) == ["".join(WORDS[:10]), SUPERSEDED]
+
+
+def test_a_rate_limited_stop_at_a_roll_over_is_stopped_at_the_end(
+    slack: SlackEmulator, client: WebClient, redis_url: str
+) -> None:
+    root = slack.post_as_user(CHANNEL, "U_ALICE", "question")
+    waiting = WebClient(
+        token="xoxb-test",
+        base_url=f"{slack.url}/api/",
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
+    )
+    state = ReplyState(redis.Redis.from_url(redis_url), "r-rollover")
+    reply = SlackReply(
+        client,
+        state,
+        channel=CHANNEL,
+        thread_ts=lambda: root,
+        recipient_user="U_ALICE",
+        recipient_team="T_DEMO",
+        flush_interval_s=0.0,
+        waiting_client=waiting,
+    )
+    slack.inject(Fault(kind="ratelimited", path="chat.stopStream", retry_after=1))
+    for delta in WORDS:
+        reply.append(delta)  # 40,000 characters: the first roll-over's stop is refused
+    reply.finish("_footer_")
+
+    assert "".join(_bot_texts(slack, root)) == "".join(WORDS) + "\n\n_footer_"
+    assert not any(m["streaming"] for m in slack.thread(CHANNEL, root)), "every stream stopped"
+    stops = slack.requests_to("chat.stopStream")
+    assert len(stops) == len(_bot_texts(slack, root)) + 1  # one was refused and made again
