@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +16,19 @@ from sandbox.bedrock import BedrockEmulator
 from sandbox.openai_compat import OpenAICompatEmulator
 
 __all__ = ["EC2_MODEL", "free_port"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def settings_from_tests_only() -> Iterator[None]:
+    """No test reads the shell's settings (TIER_*, LEVERS, AWS_PROFILE …) or a `.env` in the
+    checkout: what a test runs against is what the test says."""
+    names = {name.upper() for name in Settings.model_fields}
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name in names or name.startswith("AWS_"):
+                patch.delenv(name)
+        patch.setitem(Settings.model_config, "env_file", None)
+        yield
 
 
 @pytest.fixture(scope="session")
