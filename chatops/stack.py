@@ -195,7 +195,7 @@ class Stack:
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH", "TZ")
 
 
-def _clean_environment() -> dict[str, str]:
+def clean_environment() -> dict[str, str]:
     return {name: os.environ[name] for name in _INHERITED if name in os.environ}
 
 
@@ -208,7 +208,7 @@ def stack_env(
 ) -> dict[str, str]:
     """Settings, as environment variables, that point every real client at the emulators."""
     return {
-        **_clean_environment(),
+        **clean_environment(),
         "REDIS_URL": redis_url,
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
@@ -301,4 +301,11 @@ def _ec2_api(
     )
 
 
-__all__ = ["BOT_TOKEN", "SIGNING_SECRET", "Stack", "local_stack", "redis_server"]
+__all__ = [
+    "BOT_TOKEN",
+    "SIGNING_SECRET",
+    "Stack",
+    "clean_environment",
+    "local_stack",
+    "redis_server",
+]

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import os
+import atexit
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
-CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "EC2_", "TIER_"))}
+from chatops.stack import clean_environment
+
+# What a new user's shell has: no settings. Commands run in an empty folder (no `.env`).
+CLEAN_ENV = clean_environment()
+_EMPTY_DIR = Path(tempfile.mkdtemp(prefix="chatops-cli-"))
+atexit.register(shutil.rmtree, _EMPTY_DIR, ignore_errors=True)
 
 
 def _chatops(
@@ -19,7 +26,7 @@ def _chatops(
         text=True,
         timeout=timeout,
         env=env or CLEAN_ENV,
-        cwd=cwd,
+        cwd=cwd or _EMPTY_DIR,
         check=False,
     )
 
