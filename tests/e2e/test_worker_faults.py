@@ -140,6 +140,26 @@ def test_a_slack_error_mid_stream_is_recorded_and_the_retry_answers_once(stack: 
     assert reply["text"].startswith(expected_answer(stack.bedrock.requests[-1], HAIKU))
 
 
+def test_rate_limits_outside_the_stream_are_waited_out(stack: Stack) -> None:
+    user = person(stack, "limited")
+    root = stack.slack.post_as_user(CHANNEL, user, "The deploy of payments failed at 09:12.")
+    for method in ("conversations.replies", "chat.startStream"):
+        stack.slack.inject(Fault(kind="ratelimited", path=f"/api/{method}", retry_after=1))
+
+    driver(stack).mention(user, CHANNEL, "why did it fail?", root)
+    reply = answer_in_thread(stack, CHANNEL, root)
+
+    assert "The deploy of payments failed" in expected_prompt(stack)
+    assert len(stack.slack.requests_to("conversations.replies")) == 2  # refused, then waited
+    assert reply["text"].startswith(expected_answer(stack.bedrock.requests[-1], HAIKU))
+    settled(stack, user, calls=1)
+
+
+def expected_prompt(stack: Stack) -> str:
+    body = stack.bedrock.requests[-1].body
+    return " ".join(c["text"] for m in body["messages"] for c in m["content"] if "text" in c)
+
+
 def test_ask_where_the_bot_may_not_post_says_how_to_invite_it_and_calls_no_model(
     stack: Stack,
 ) -> None:
