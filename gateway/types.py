@@ -64,6 +64,19 @@ class LLMRequest:
     source: str = ""
     # Set when the call serves a batch of items (`gateway.batching`); the ledger row says so.
     batch: BatchTag | None = None
+    # Who may share what this request produces (response caches, batches): `user:U1` for a
+    # DM, `channel:C1` for a private channel, `workspace:T1` for a public one, `team:acme` for
+    # an API token's team. Empty: nothing is shared.
+    scope: str = ""
+    # The person's say over the cost levers (`--tier`, `--model`, `--fresh`, `--explain`).
+    override_tier: str = ""
+    override_model: str = ""
+    fresh: bool = False
+    explain: bool = False
+    # The least capable tier this channel accepts (channel policy); empty: none.
+    channel_min_tier: str = ""
+    # Secrets the edge removed from the text before anything else saw it (for the ledger).
+    redactions: int = 0
 
 
 @dataclass(frozen=True)
