@@ -58,6 +58,44 @@ EC2_NOTHING_TO_START = "No stopped instance to start."
 EC2_NOTHING_TO_STOP = "No running instance to stop."
 EC2_BUSY = "The instance controller is busy; try again in a few seconds."
 BUSY = "I can't take requests right now (my queue is unavailable). Please try again in a minute."
+# The OpenAI-compatible API (`chatops api`): what a client's error message says.
+API_NO_KEY = (
+    "You didn't provide an API key: send it as `Authorization: Bearer <token>` (a token from"
+    " `chatops api-token create`)."
+)
+API_UNKNOWN_KEY = "Incorrect API key provided: it is not a token of this server."
+API_REVOKED_KEY = "This API key was revoked on {at:%Y-%m-%d %H:%M} UTC: ask for a new token."
+API_BAD_JSON = "We could not parse the JSON body of your request ({problem}): send one JSON object."
+API_INVALID = "Invalid value for '{param}': {problem}."
+API_UNKNOWN_MODEL = (
+    "The model `{model}` does not exist here: use one of {models} (GET /v1/models lists them)."
+)
+API_MAX_TOKENS = (
+    "max_tokens is too large: {asked:,}. This server supports at most {limit:,} completion tokens."
+)
+API_CONTEXT_TOO_LONG = (
+    "This server's maximum context length is {limit:,} tokens. However, your messages resulted"
+    " in {tokens:,} tokens. Please reduce the length of the messages."
+)
+API_ROLE = (
+    "messages[{index}].role '{role}' is not supported here: use system, developer, user or"
+    " assistant (this server calls no tools)."
+)
+API_CONTENT_PART = "messages[{index}].content: only text parts are supported (got '{kind}')."
+API_LAST_MESSAGE = "The last message must be from the user (role 'user')."
+API_ONE_CHOICE = "n must be 1: this server returns one choice."
+API_BUDGET = (
+    "This request would go over {budget} of {cap}: {left} left. It resets at {at:%H:%M} UTC"
+    " on {at:%Y-%m-%d}."
+)
+API_TOKEN_BUDGET = "this token's daily budget"
+API_TEAM_BUDGET = "team {team}'s daily budget"
+API_NOT_FOUND = (
+    "Invalid URL ({method} {path}): this server answers POST /v1/chat/completions and"
+    " GET /v1/models."
+)
+API_METHOD = "{method} is not allowed on {path}: use {allowed}."
+API_SERVER_ERROR = "The server had an error while processing your request (error id {error_id})."
 ROOT_MESSAGE = "<@{user}> asked: {question}"
 # The root message quotes at most this much of a question: a pasted log would pass Slack's
 # ~4,000-character limit for plain text, and the answer's context has the whole of it anyway.
@@ -99,6 +137,46 @@ JIRA_SIGN_IN_FAILED = (
 JIRA_REFUSED = "Jira refused to let me {action} {key}."
 # The first line of the bot's summary comment on an issue, so readers know it is rewritten.
 JIRA_SUMMARY_HEADING = "Summary by ChatOps Bot — kept up to date as the issue changes"
+# Summaries and digests (/summarize, /digest, mentions that ask for a summary).
+SUMMARIZE_USAGE = (
+    "`/summarize KEY [--post]` — a summary of a Jira issue (`--post` also keeps it as one"
+    " comment on the issue), e.g. `/summarize OPS-123 --post`; `/summarize project=OPS"
+    ' updated:-1d` or `/summarize jql "…"` — a digest with a line per issue'
+)
+SUMMARY_ROOT = "<@{user}> asked for a summary of <{url}|{key}>"
+THREAD_SUMMARY_ROOT = "Summary of this thread ({count:,} messages)"
+SUMMARY_FOOTER_WINDOWS = "{windows} windows, {mapped} read now, {cached} from cache"
+SUMMARY_NO_CALL_FOOTER = (
+    "_no model call: unchanged since the last summary · 0 in / 0 out tokens · $0.00_"
+)
+SUMMARY_POST_PROMPT = "Keep this summary on {key} as a comment?"
+SUMMARY_POST_BUTTON = "Post to Jira"
+SUMMARY_POSTED = {
+    "created": ":white_check_mark: Posted to <{url}|{key}> as a comment.",
+    "updated": ":white_check_mark: Updated the summary comment on <{url}|{key}>.",
+    "unchanged": ":white_check_mark: The summary comment on <{url}|{key}> is already up to date.",
+}
+ISSUE_QUESTION = (
+    "About {key} ({url}), from its summary and latest comments:\n<issue>\n{context}\n</issue>"
+    "\n\nQuestion: {question}"
+)
+DIGEST_ROOT = "<@{user}> asked for a digest of `{jql}`"
+DIGEST_HEADING = "*Jira digest* · `{jql}` · {count} issue(s) changed"
+DIGEST_MORE = "_…and {more} more: narrow the query to see them._"
+DIGEST_EMPTY = "No issue matches `{jql}`."
+DIGEST_LINE_FAILED = "*{key}*: {reason}"
+DIGEST_USAGE = (
+    '`/digest add "JQL" HH:MM` (a daily digest here, UTC), `/digest list`, `/digest remove N`'
+    ' — e.g. `/digest add "project = OPS" 07:30`'
+)
+DIGEST_ADDED = (
+    "Daily digest {number} set up for this channel: `{jql}` every day at {at} UTC,"
+    " first on {first}."
+)
+DIGEST_LIST_EMPTY = "No daily digest is set up for this channel."
+DIGEST_LIST_LINE = "{number}. `{jql}` at {at} UTC (set up by <@{user}>)"
+DIGEST_REMOVED = "Removed daily digest {number}: `{jql}`."
+DIGEST_NOT_FOUND = "There is no daily digest {number} in this channel; `/digest list` shows them."
 
 
 def root_message(user: str, question: str) -> str:
@@ -121,6 +199,24 @@ def usd(micro_usd: int) -> str:
 
 
 __all__ = [
+    "API_BAD_JSON",
+    "API_BUDGET",
+    "API_CONTENT_PART",
+    "API_CONTEXT_TOO_LONG",
+    "API_INVALID",
+    "API_LAST_MESSAGE",
+    "API_MAX_TOKENS",
+    "API_METHOD",
+    "API_NOT_FOUND",
+    "API_NO_KEY",
+    "API_ONE_CHOICE",
+    "API_REVOKED_KEY",
+    "API_ROLE",
+    "API_SERVER_ERROR",
+    "API_TEAM_BUDGET",
+    "API_TOKEN_BUDGET",
+    "API_UNKNOWN_KEY",
+    "API_UNKNOWN_MODEL",
     "ASK_USAGE",
     "BUSY",
     "CANNOT_POST",
@@ -128,6 +224,17 @@ __all__ = [
     "COST_SELF_HOSTED",
     "COST_UNPRICED",
     "COST_USAGE",
+    "DIGEST_ADDED",
+    "DIGEST_EMPTY",
+    "DIGEST_HEADING",
+    "DIGEST_LINE_FAILED",
+    "DIGEST_LIST_EMPTY",
+    "DIGEST_LIST_LINE",
+    "DIGEST_MORE",
+    "DIGEST_NOT_FOUND",
+    "DIGEST_REMOVED",
+    "DIGEST_ROOT",
+    "DIGEST_USAGE",
     "DOWNGRADED",
     "EC2_ANSWERING",
     "EC2_BUSY",
@@ -153,6 +260,7 @@ __all__ = [
     "EC2_STOPS_AT",
     "EC2_USAGE",
     "FOOTER",
+    "ISSUE_QUESTION",
     "JIRA_NOT_VISIBLE",
     "JIRA_PROJECT_NOT_ALLOWED",
     "JIRA_RATE_LIMITED",
@@ -171,6 +279,14 @@ __all__ = [
     "ROOT_QUOTE_CHARS",
     "ROUTE_SKIPPED",
     "SECRETS_REMOVED",
+    "SUMMARIZE_USAGE",
+    "SUMMARY_FOOTER_WINDOWS",
+    "SUMMARY_NO_CALL_FOOTER",
+    "SUMMARY_POSTED",
+    "SUMMARY_POST_BUTTON",
+    "SUMMARY_POST_PROMPT",
+    "SUMMARY_ROOT",
+    "THREAD_SUMMARY_ROOT",
     "UNEXPECTED",
     "root_message",
     "usd",
