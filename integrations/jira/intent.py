@@ -38,7 +38,7 @@ _SUMMARY = re.compile(
 )
 # Words that may stand around a request to summarize the thread without asking anything else.
 _THREAD_FILLER = frozenset(
-    [
+    (
         "please",
         "pls",
         "plz",
@@ -74,8 +74,6 @@ _THREAD_FILLER = frozenset(
         "bitte",
         "diesen",
         "dieses",
-        "diesen",
-        "thread",
         "den",
         "die",
         "das",
@@ -87,7 +85,6 @@ _THREAD_FILLER = frozenset(
         "ce",
         "fil",
         "cette",
-        "discussion",
         "svp",
         "merci",
         "stp",
@@ -101,17 +98,16 @@ _THREAD_FILLER = frozenset(
         "esta",
         "hilo",
         "el",
-        "la",
         "del",
         "per",
         "favore",
         "questo",
         "questa",
-    ]
+    )  # fmt: skip
 )
 # Words that may stand around an issue key in a request for its summary.
 _ISSUE_FILLER = frozenset(
-    [
+    (
         "please",
         "pls",
         "plz",
@@ -140,7 +136,7 @@ _ISSUE_FILLER = frozenset(
         "what's",
         "whats",
         "status",
-    ]
+    )  # fmt: skip
 )
 _WORD = re.compile(r"[\w'’]+")
 
