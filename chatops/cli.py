@@ -19,6 +19,8 @@ from typing import Any
 
 from chatops import logs
 from chatops.commands import (
+    api,
+    api_token,
     ask,
     bot,
     cache_check,
@@ -33,7 +35,21 @@ from chatops.commands import (
 )
 from gateway.errors import ChatOpsError, ConfigError
 
-COMMANDS = (up, ask, bot, worker, sandbox, cost, ec2, replay, trace, cache_check, health)
+COMMANDS = (
+    up,
+    ask,
+    bot,
+    worker,
+    api,
+    api_token,
+    sandbox,
+    cost,
+    ec2,
+    replay,
+    trace,
+    cache_check,
+    health,
+)
 PACKAGE = "chatops-bot"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 

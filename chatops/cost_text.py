@@ -40,6 +40,8 @@ LEVER_LABELS = {
     "prompt_caching": "prompt caching",
 }
 DIMENSIONS = ("backend", "model", "user", "channel")
+# Spend by edge, and the API's by team and token: shown when the period has API requests.
+EDGE_TABLES = (("edge", "by_edge"), ("API team", "api_by_team"), ("API token", "api_by_token"))
 INSTANCE_LABELS = {
     AS_RUN: "as run",
     ALWAYS_ON: "one always on",
@@ -251,6 +253,9 @@ def report_text(report: CostReport) -> str:
     ]
     for dimension in DIMENSIONS if report.requests else ():
         lines += ["", *_spend_table(dimension, report.breakdowns[dimension])]
+    for label, field in EDGE_TABLES if report.edges.has_api else ():
+        rows = getattr(report.edges, field)
+        lines += ["", *_spend_table(label, rows)] if rows else []
     lines += ["", *ec2_lines(report)] if report.ec2 else []
     comparison = _table(("for this traffic", "cost", "a month"), break_even_lines(report))
     lines += ["", "Bedrock vs EC2", *comparison, f"  {capacity_note(report)}"]
@@ -359,6 +364,7 @@ def _iso(at: float) -> str:
 
 
 __all__ = [
+    "EDGE_TABLES",
     "INSTANCE_LABELS",
     "LEVER_LABELS",
     "NOT_APPLICABLE",

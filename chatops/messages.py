@@ -67,6 +67,8 @@ API_UNKNOWN_KEY = "Incorrect API key provided: it is not a token of this server.
 API_REVOKED_KEY = "This API key was revoked on {at:%Y-%m-%d %H:%M} UTC: ask for a new token."
 API_BAD_JSON = "We could not parse the JSON body of your request ({problem}): send one JSON object."
 API_INVALID = "Invalid value for '{param}': {problem}."
+API_MISSING = "Missing required parameter: '{param}'."
+API_BODY_TOO_LARGE = "The request body is {size:,} bytes; this server takes at most {limit:,}."
 API_UNKNOWN_MODEL = (
     "The model `{model}` does not exist here: use one of {models} (GET /v1/models lists them)."
 )
@@ -200,6 +202,7 @@ def usd(micro_usd: int) -> str:
 
 __all__ = [
     "API_BAD_JSON",
+    "API_BODY_TOO_LARGE",
     "API_BUDGET",
     "API_CONTENT_PART",
     "API_CONTEXT_TOO_LONG",
@@ -207,6 +210,7 @@ __all__ = [
     "API_LAST_MESSAGE",
     "API_MAX_TOKENS",
     "API_METHOD",
+    "API_MISSING",
     "API_NOT_FOUND",
     "API_NO_KEY",
     "API_ONE_CHOICE",

@@ -185,6 +185,7 @@ class Settings(BaseSettings):
     cache_ttl_ask_s: Annotated[int, Field(ge=0)] = 86_400
     cache_ttl_thread_s: Annotated[int, Field(ge=0)] = 3_600
     cache_ttl_dm_s: Annotated[int, Field(ge=0)] = 3_600
+    cache_ttl_api_s: Annotated[int, Field(ge=0)] = 3_600
     # Questions about the present ("who is on call now?", "is X down?", "today") are kept
     # this long at most; 0: never cached.
     cache_ttl_present_s: Annotated[int, Field(ge=0)] = 60
@@ -252,6 +253,18 @@ class Settings(BaseSettings):
     # Which cost levers run: "all", "none" (the naive baseline), or some of
     # right_sizing, prompt_caching, batching.
     levers: str = "all"
+
+    # The OpenAI-compatible API (`chatops api`), in micro-USD where money: the daily cap of a
+    # token created without --daily-budget-usd and of each team (0: no cap); the largest
+    # `max_tokens` a request may ask for (keep it within every tier model's output limit) and
+    # what a request that names none gets; the most input tokens its messages may carry; and
+    # the teams whose text is NOT redacted before it goes anywhere (comma-separated).
+    api_token_daily_micro_usd: Annotated[int, Field(ge=0)] = 0
+    api_team_daily_micro_usd: Annotated[int, Field(ge=0)] = 0
+    api_max_output_tokens: Annotated[int, Field(gt=0)] = 4096
+    api_default_max_tokens: Annotated[int, Field(gt=0)] = 1024
+    api_max_input_tokens: Annotated[int, Field(gt=0)] = 32_000
+    api_secret_redaction_off_teams: str = ""
 
     log_level: str = "INFO"
 

@@ -125,6 +125,8 @@ class Stack:
     ec2: OpenAICompatEmulator
     env: dict[str, str]
     bot_url: str = ""
+    # `chatops api`, once `start_api` started it.
+    api_url: str = ""
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     log_dir: str = ""
@@ -168,6 +170,23 @@ class Stack:
             if _wait_alive(bot, lambda: _healthy(self.bot_url), "the bot"):
                 return
         raise ConfigError(f"the bot did not start in {PORT_ATTEMPTS} attempts; see {self.log_dir}")
+
+    def start_api(self, env: dict[str, str] | None = None, threads: int = 8) -> None:
+        """`chatops api` beside the bot, on a free port (again on another if one was taken
+        between our probe and its bind); its base URL for clients is `api_url + "/v1"`."""
+        for _ in range(PORT_ATTEMPTS):
+            port = free_port()
+            api = self.spawn(
+                "api",
+                *("--host", "127.0.0.1", "--port", str(port)),
+                *("--workers", "1", "--threads", str(threads)),
+                name="api",
+                env=env,
+            )
+            self.api_url = f"http://127.0.0.1:{port}"
+            if _wait_alive(api, lambda: _healthy(self.api_url), "the API"):
+                return
+        raise ConfigError(f"the API did not start in {PORT_ATTEMPTS} attempts; see {self.log_dir}")
 
     def logs(self) -> str:
         """Every process's log, each under its name."""

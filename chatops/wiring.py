@@ -74,16 +74,22 @@ def build_slack_client(settings: Settings, *, wait_on_rate_limit: bool = True) -
     )
 
 
-def build_engine(settings: Settings, queue_redis: redis.Redis) -> CostEngine:
-    """The gateway wrapped in pricing, the ledger and (when any cap is set) budgets."""
+def build_engine(
+    settings: Settings, queue_redis: redis.Redis, *, budgets: Budgets | None = None
+) -> CostEngine:
+    """The gateway wrapped in pricing, the ledger and (when any cap is set) budgets.
+
+    `budgets` replaces the caps from settings (the API's, per token and per team)."""
     caps = settings.budget_caps
+    if budgets is None and any(caps.in_scope_order()):
+        budgets = Budgets(queue_redis, caps)
     return CostEngine(
         build_gateway(settings),
         PriceCatalog.load(settings.pricing_file),
         Ledger(queue_redis, retention_days=settings.ledger_retention_days),
         CallJournal(queue_redis, settings.model_read_timeout_s + CALL_LEASE_MARGIN_S),
         levers=settings.lever_set,
-        budgets=Budgets(queue_redis, caps) if any(caps.in_scope_order()) else None,
+        budgets=budgets,
         unpriced_call_micro_usd=settings.budget_unpriced_call_micro_usd,
     )
 

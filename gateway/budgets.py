@@ -96,6 +96,10 @@ class TierGrant:
     limited_by: str = ""
 
 
+# The caps of one (user, channel, workspace): for caps that differ by who asks.
+CapsLookup = Callable[[str, str, str], BudgetCaps]
+
+
 class Budgets:
     def __init__(
         self,
@@ -103,11 +107,13 @@ class Budgets:
         caps: BudgetCaps,
         *,
         clock: Callable[[], float] = time.time,
+        caps_for: CapsLookup | None = None,
     ) -> None:
-        if min(caps.in_scope_order()) < 0:
-            raise ValueError(f"budget caps must be 0 (no cap) or positive (got {caps})")
+        _check_caps(caps)
         self._redis = redis_client
         self._caps = caps
+        # The API's tokens each carry their own daily cap: `caps_for` replaces `caps` then.
+        self._caps_for = caps_for
         self._clock = clock
         self._script = redis_client.register_script(_RESERVE_LUA)
 
@@ -123,9 +129,9 @@ class Budgets:
             for scope, name in zip(SCOPES, (user, channel, workspace), strict=True)
         )
         expire_at = int(resets_at.timestamp()) + _DAY_S
-        refused, room = self._run(
-            period_keys, amount_micro_usd, self._caps.in_scope_order(), expire_at
-        )
+        caps = self._caps if self._caps_for is None else self._caps_for(user, channel, workspace)
+        _check_caps(caps)
+        refused, room = self._run(period_keys, amount_micro_usd, caps.in_scope_order(), expire_at)
         if refused:
             scope = SCOPES[refused - 1]
             raise BudgetExceededError(
@@ -206,6 +212,11 @@ class Budgets:
         return int(refused), int(room)
 
 
+def _check_caps(caps: BudgetCaps) -> None:
+    if min(caps.in_scope_order()) < 0:
+        raise ValueError(f"budget caps must be 0 (no cap) or positive (got {caps})")
+
+
 def _period(now: float) -> tuple[str, datetime.datetime]:
     """The UTC day `now` falls in, and the midnight that ends it."""
     day = datetime.datetime.fromtimestamp(now, datetime.UTC).date()
@@ -221,6 +232,7 @@ __all__ = [
     "SCOPES",
     "BudgetCaps",
     "Budgets",
+    "CapsLookup",
     "Reservation",
     "TierGrant",
 ]

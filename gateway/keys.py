@@ -161,6 +161,17 @@ def ec2_controller_lock() -> str:
     return key("ec2", "controller")
 
 
+def api_token(digest: str) -> str:
+    """One API token's record (JSON), under the SHA-256 of the token: the token itself is
+    never stored (`api.tokens`)."""
+    return key("api", "token", digest)
+
+
+def api_tokens() -> str:
+    """Hash of API token id -> the digest of its token, for `chatops api-token list|revoke`."""
+    return key("api", "tokens")
+
+
 def batch_pending(group: str) -> str:
     """List of one batch group's items (JSON) waiting for a flush, oldest first
     (`workers.batch_collector`; `group` is `BatchGroup.digest`)."""
@@ -204,6 +215,8 @@ def batch_attempts() -> str:
 
 __all__ = [
     "PREFIX",
+    "api_token",
+    "api_tokens",
     "batch_answer",
     "batch_attempts",
     "batch_delivered",

@@ -30,7 +30,7 @@ import redis
 
 from gateway import keys
 
-Source = Literal["slash", "mention", "dm", "jira", "webhook", "cli"]
+Source = Literal["slash", "mention", "dm", "jira", "webhook", "cli", "api"]
 
 DEFAULT_RETENTION_DAYS = 90
 _DAY_S = 86_400

@@ -139,6 +139,40 @@ class Ec2Picture:
         return round_micro_usd(Decimal(cost) * 1_000_000 / self.tokens_served)
 
 
+# Where requests came in: Slack's three kinds are one edge, as are Jira's two.
+EDGES: Mapping[str, str] = {
+    "slash": "slack",
+    "mention": "slack",
+    "dm": "slack",
+    "api": "api",
+    "jira": "jira",
+    "webhook": "jira",
+    "cli": "cli",
+}
+API_SOURCE = "api"
+
+
+@dataclass(frozen=True)
+class EdgeSpend:
+    """Spend by edge (Slack, the API, Jira, the CLI), and the API's by team and by token.
+
+    Apart from `breakdowns`: the API's rows are a part of the period, not all of it. A
+    token is one person's: a report that shows no one's spend leaves `api_by_token` out
+    (`without_tokens`).
+    """
+
+    by_edge: tuple[SpendRow, ...] = ()
+    api_by_team: tuple[SpendRow, ...] = ()
+    api_by_token: tuple[SpendRow, ...] = ()
+
+    @property
+    def has_api(self) -> bool:
+        return bool(self.api_by_team)
+
+    def without_tokens(self) -> EdgeSpend:
+        return dataclasses.replace(self, api_by_token=())
+
+
 @dataclass(frozen=True)
 class CostReport:
     title: str
@@ -157,6 +191,7 @@ class CostReport:
     daily: tuple[DaySpend, ...]
     ec2: Ec2Picture | None  # None when no instance is configured
     break_even: BreakEven
+    edges: EdgeSpend = EdgeSpend()
 
     @property
     def baseline_micro_usd(self) -> int:
@@ -216,6 +251,7 @@ def build_report(
         ),
         ec2=ec2,
         break_even=break_even(calls, catalog, tiers, ec2_hours),
+        edges=_edge_spend(rows),
     )
 
 
@@ -291,6 +327,25 @@ def _breakdowns(
     }
 
 
+def _edge_spend(rows: list[LedgerRecord]) -> EdgeSpend:
+    api = [rec for rec in rows if rec.source == API_SOURCE]
+    return EdgeSpend(
+        by_edge=_grouped(rows, lambda rec: EDGES.get(rec.source, rec.source)),
+        api_by_team=_grouped(api, lambda rec: rec.workspace),
+        api_by_token=_grouped(api, lambda rec: rec.user),
+    )
+
+
+def _grouped(
+    rows: list[LedgerRecord], value_of: Callable[[LedgerRecord], str]
+) -> tuple[SpendRow, ...]:
+    by_key: dict[str, list[LedgerRecord]] = defaultdict(list)
+    for rec in rows:
+        by_key[value_of(rec)].append(rec)
+    spend = (_spend_row(key, recs) for key, recs in by_key.items())
+    return tuple(sorted(spend, key=_biggest_first))
+
+
 def _spend_row(key: str, recs: list[LedgerRecord]) -> SpendRow:
     return SpendRow(
         key=key,
@@ -355,6 +410,7 @@ __all__ = [
     "CostReport",
     "DaySpend",
     "Ec2Picture",
+    "EdgeSpend",
     "ReportFilter",
     "SpendRow",
     "UnpricedModel",

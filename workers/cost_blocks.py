@@ -50,6 +50,13 @@ SECTIONS = {
     "channel": "By channel",
     "backend": "By backend",
 }
+# The API's part beside Slack's, when the period has API requests: (heading, field of
+# `report.edges`).
+EDGE_SECTIONS = (
+    ("By edge", "by_edge"),
+    ("API by team", "api_by_team"),
+    ("API by token", "api_by_token"),
+)
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _MRKDWN_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
@@ -72,10 +79,18 @@ def report_blocks(report: CostReport) -> list[Block]:
             _section(_rows_text(heading, dimension, report.breakdowns[dimension]))
             for dimension, heading in SECTIONS.items()
         ]
+        blocks += _edge_blocks(report)
     else:
         blocks.append(_section(f"_{NO_TRAFFIC}_"))
     blocks += [{"type": "divider"}, *_ec2_blocks(report)]
     return blocks[:MAX_BLOCKS]
+
+
+def _edge_blocks(report: CostReport) -> list[Block]:
+    if not report.edges.has_api:
+        return []
+    sections = ((heading, getattr(report.edges, field)) for heading, field in EDGE_SECTIONS)
+    return [_section(_rows_text(heading, "", rows)) for heading, rows in sections if rows]
 
 
 def _savings_text(report: CostReport) -> str:

@@ -24,6 +24,7 @@ FORBIDDEN = {
         "matplotlib",
     },
     "bot": {"workers", "sandbox"},
+    "api": {"bot", "workers", "sandbox"},
     "workers": {"bot", "sandbox"},
     "integrations": {"bot", "workers", "sandbox"},
     "prompts": {"bot", "workers", "slack_sdk", "slack_bolt", "rq"},
