@@ -62,6 +62,7 @@ class FreshnessPolicy:
                 "ask": settings.cache_ttl_ask_s,
                 "thread": settings.cache_ttl_thread_s,
                 "dm": settings.cache_ttl_dm_s,
+                "api": settings.cache_ttl_api_s,
             },
             default_ttl_s=0,
             present_ttl_s=settings.cache_ttl_present_s,
