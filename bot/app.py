@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.deps import BotDeps, build_deps
-from bot.listeners import commands, events
+from bot.listeners import actions, commands, events
 from chatops.settings import Settings
 from chatops.wiring import build_slack_client
 from gateway.errors import ConfigError
@@ -36,6 +36,7 @@ def build_app(deps: BotDeps) -> App:
     )
     commands.register(app, deps)
     events.register(app, deps)
+    actions.register(app, deps)
     return app
 
 

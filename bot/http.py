@@ -21,6 +21,7 @@ from bot.app import build_app
 from bot.deps import build_deps
 from bot.metrics import metrics_registry
 from chatops.settings import Settings
+from integrations.jira import webhook_app as jira_webhook
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def build_wsgi(settings: Settings) -> WSGIApp:
             return [generate_latest(registry)]
         return bolt(environ, start_response)
 
-    return application
+    return jira_webhook.mounted(application, deps)
 
 
 class BotServer(BaseApplication):  # type: ignore[misc]

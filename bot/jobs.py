@@ -12,14 +12,23 @@ from bot.dedupe import Deduper, Identity
 from chatops.payloads import (
     ANSWER_FAILED_CALLBACK,
     ANSWER_FUNCTION,
+    BULK_QUEUE,
     COST_REPORT_FAILED_CALLBACK,
     COST_REPORT_FUNCTION,
+    DIGEST_COMMAND_FUNCTION,
+    DIGEST_FAILED_CALLBACK,
+    DIGEST_FUNCTION,
     EC2_COMMAND_FAILED_CALLBACK,
     EC2_COMMAND_FUNCTION,
     INTERACTIVE_QUEUE,
+    SUMMARIZE_FAILED_CALLBACK,
+    SUMMARIZE_FUNCTION,
     AnswerJob,
     CostReportJob,
+    DigestCommandJob,
+    DigestJob,
     Ec2CommandJob,
+    SummarizeJob,
 )
 from chatops.settings import Settings
 from gateway import keys
@@ -36,6 +45,8 @@ class JobQueue:
         self._interactive = Queue(
             INTERACTIVE_QUEUE, connection=connection, serializer=JSONSerializer
         )
+        # Jira summaries and digests: many model calls each, on their own worker pool.
+        self._bulk = Queue(BULK_QUEUE, connection=connection, serializer=JSONSerializer)
         # RQ refuses Retry(max=0): no retries is no Retry at all.
         self._retry = (
             Retry(max=settings.job_retries, interval=RETRY_INTERVALS_S)
@@ -61,6 +72,36 @@ class JobQueue:
             EC2_COMMAND_FUNCTION, EC2_COMMAND_FAILED_CALLBACK, job, job.job_id, "llm_ec2", once
         )
 
+    def enqueue_summary(self, job: SummarizeJob, once: tuple[Identity, ...] = ()) -> bool:
+        """A Jira summary on the bulk queue; False for a duplicate delivery (`once`)."""
+        return self._enqueue(
+            SUMMARIZE_FUNCTION,
+            SUMMARIZE_FAILED_CALLBACK,
+            job,
+            job.job_id,
+            f"summarize_{job.source}",
+            once,
+            bulk=True,
+        )
+
+    def enqueue_digest(self, job: DigestJob, once: tuple[Identity, ...] = ()) -> bool:
+        return self._enqueue(
+            DIGEST_FUNCTION, DIGEST_FAILED_CALLBACK, job, job.job_id, "digest", once, bulk=True
+        )
+
+    def enqueue_digest_command(
+        self, job: DigestCommandJob, once: tuple[Identity, ...] = ()
+    ) -> bool:
+        return self._enqueue(
+            DIGEST_COMMAND_FUNCTION,
+            DIGEST_FAILED_CALLBACK,
+            job,
+            job.job_id,
+            "digest_command",
+            once,
+            bulk=True,
+        )
+
     def _enqueue(
         self,
         function: str,
@@ -69,6 +110,8 @@ class JobQueue:
         job_id: str,
         kind: str,
         once: tuple[Identity, ...],
+        *,
+        bulk: bool = False,
     ) -> bool:
         """Claim, then enqueue the job, keep the claim and count the request in one
         transaction; release the claim if that fails."""
@@ -76,7 +119,7 @@ class JobQueue:
             return False
         try:
             pipe = self._connection.pipeline()
-            self._interactive.enqueue_call(
+            (self._bulk if bulk else self._interactive).enqueue_call(
                 function,
                 args=(job.model_dump(mode="json"),),
                 job_id=job_id,

@@ -28,6 +28,16 @@ EC2_COMMAND_FUNCTION = "workers.ec2_command.ec2_command"
 EC2_COMMAND_FAILED_CALLBACK = "workers.ec2_command.ec2_command_failed"
 # Scheduled when a failed answer's reply is still leased by a worker that may be alive.
 GIVE_UP_ANSWER_FUNCTION = "workers.jobs.give_up_answer"
+# Jira summaries (`/summarize KEY`, a summary asked for in a mention or DM, a *Post to Jira*
+# button, a Jira webhook) and digests (`/summarize project=…`, `/digest`, a daily schedule).
+SUMMARIZE_FUNCTION = "workers.jobs.summarize"
+SUMMARIZE_FAILED_CALLBACK = "workers.jobs.summarize_failed"
+DIGEST_FUNCTION = "workers.jobs.digest"
+DIGEST_FAILED_CALLBACK = "workers.jobs.digest_failed"
+DIGEST_COMMAND_FUNCTION = "workers.jobs.digest_command"
+SCHEDULED_DIGEST_FUNCTION = "workers.jobs.scheduled_digest"
+# The Block Kit action id of the *Post to Jira* button under a summary.
+POST_SUMMARY_ACTION = "post_summary"
 
 # Which prompt template answers each kind of request.
 TASK_BY_KIND: dict[str, str] = {"ask": "ask", "mention": "thread", "dm": "dm"}
@@ -103,6 +113,81 @@ class Ec2CommandJob(BaseModel):
         return rq_job_id("ec2", self.request_id)
 
 
+SummarySource = Literal["slash", "mention", "dm", "button", "webhook"]
+
+
+class SummarizeJob(BaseModel):
+    """A Jira issue's summary: streamed into a Slack thread, and with `post` kept as the
+    issue's one summary comment. A webhook's job has no channel: it only writes the comment."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    request_id: str
+    source: SummarySource
+    key: str
+    post: bool = False
+    team_id: str = ""
+    channel: str = ""
+    user: str = ""
+    # The thread to answer in (mentions, DMs, the button's thread); None: post a root first.
+    thread_ts: str | None = None
+    message_ts: str | None = None
+    # A question about the issue, answered with its summary as context (mentions and DMs).
+    question: str = ""
+    # The button's own message, rewritten with the outcome of the post.
+    notice_ts: str | None = None
+    received_at: float
+    response_url: str | None = None
+
+    @property
+    def job_id(self) -> str:
+        return rq_job_id("summarize", self.request_id)
+
+
+class DigestJob(BaseModel):
+    """One digest of the issues `jql` finds: a line per issue, posted in `channel`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    request_id: str
+    source: Literal["slash", "schedule", "cli"]
+    jql: str
+    # "What changed" looks this far back.
+    since_s: int = 86_400
+    team_id: str = ""
+    channel: str = ""
+    user: str = ""
+    # The daily digest that fired (`workers.digest_schedule`), if any.
+    schedule_id: str | None = None
+    received_at: float
+    response_url: str | None = None
+
+    @property
+    def job_id(self) -> str:
+        return rq_job_id("digest", self.request_id)
+
+
+class DigestCommandJob(BaseModel):
+    """`/digest add "JQL" HH:MM`, `/digest list`, `/digest remove N` for a channel."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    request_id: str
+    verb: Literal["add", "list", "remove"]
+    team_id: str
+    channel: str
+    user: str
+    jql: str = ""
+    at: str = ""
+    number: int = 0
+    received_at: float
+    response_url: str | None = None
+
+    @property
+    def job_id(self) -> str:
+        return rq_job_id("digestcmd", self.request_id)
+
+
 __all__ = [
     "ANSWER_FAILED_CALLBACK",
     "ANSWER_FUNCTION",
@@ -110,14 +195,25 @@ __all__ = [
     "BULK_QUEUE",
     "COST_REPORT_FAILED_CALLBACK",
     "COST_REPORT_FUNCTION",
+    "DIGEST_COMMAND_FUNCTION",
+    "DIGEST_FAILED_CALLBACK",
+    "DIGEST_FUNCTION",
     "EC2_COMMAND_FAILED_CALLBACK",
     "EC2_COMMAND_FUNCTION",
     "GIVE_UP_ANSWER_FUNCTION",
     "INTERACTIVE_QUEUE",
+    "POST_SUMMARY_ACTION",
     "QUEUE_NAMES",
+    "SCHEDULED_DIGEST_FUNCTION",
+    "SUMMARIZE_FAILED_CALLBACK",
+    "SUMMARIZE_FUNCTION",
     "TASK_BY_KIND",
     "AnswerJob",
     "CostReportJob",
+    "DigestCommandJob",
+    "DigestJob",
     "Ec2CommandJob",
     "Kind",
+    "SummarizeJob",
+    "SummarySource",
 ]

@@ -81,6 +81,12 @@ def jira_new_comments(issue_key: str) -> str:
     return key("jira", "new-comments", issue_key)
 
 
+def digest_schedules(channel: str) -> str:
+    """A channel's daily Jira digests: HASH schedule id -> schedule JSON (queue Redis;
+    `workers.digest_schedule`)."""
+    return key("digest", "schedules", channel)
+
+
 def response_cache(digest: str) -> str:
     """One cached answer (JSON) under its `CacheKey` digest (cache Redis)."""
     return key("cache", "answer", digest)
@@ -228,6 +234,7 @@ __all__ = [
     "budget_spent",
     "channel_postable",
     "dedupe",
+    "digest_schedules",
     "ec2_controller_lock",
     "ec2_demand",
     "ec2_fleet",

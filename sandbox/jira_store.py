@@ -28,7 +28,16 @@ from typing import Any
 FIXTURES = Path(__file__).with_name("jira_fixtures.json")
 
 _ORDER_BY = re.compile(r"\s+order\s+by\s+(\w+)(?:\s+(asc|desc))?\s*$", re.IGNORECASE)
-_CLAUSE = re.compile(r"^\s*(\w+)\s*(!=|=|\bin\b)\s*(.+?)\s*$", re.IGNORECASE)
+_CLAUSE = re.compile(r"^\s*(\w+)\s*(!=|>=|<=|>|<|=|\bin\b)\s*(.+?)\s*$", re.IGNORECASE)
+# `updated >= -1d`: a time relative to now (m, h, d, w), or a date, `2026-11-30[ 08:00]`.
+_RELATIVE = re.compile(r"^-(\d+)([mhdw])$")
+_UNIT_S = {"m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+_COMPARE: dict[str, Callable[[str, str], bool]] = {
+    ">=": lambda a, b: a >= b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b,
+}
 _AND = re.compile(r"\s+and\s+", re.IGNORECASE)
 
 
@@ -242,6 +251,8 @@ class JiraStore:
 
     def _clause(self, text: str) -> Callable[[JiraIssue], bool]:
         match = _CLAUSE.match(text)
+        if match is not None and match.group(2) in _COMPARE:
+            return _time_clause(match.group(1).lower(), match.group(2), match.group(3), text)
         if match is None or match.group(1).lower() not in _FIELD_VALUES:
             raise _jql_error(f"The emulator does not understand the JQL clause '{text.strip()}'.")
         name, op = match.group(1).lower(), match.group(2).lower()
@@ -302,6 +313,25 @@ _FIELD_VALUES: dict[str, Callable[[JiraIssue], list[str]]] = {
     "type": lambda i: [i.issuetype],
     "labels": lambda i: i.labels,
 }
+
+
+def _time_clause(name: str, op: str, value: str, text: str) -> Callable[[JiraIssue], bool]:
+    """`updated >= -1d`, `created < "2026-11-30"`: compared in Jira's own time format."""
+    if name not in ("updated", "created"):
+        raise _jql_error(f"The emulator does not understand the JQL clause '{text.strip()}'.")
+    value = value.strip("'\"")
+    relative = _RELATIVE.match(value)
+    if relative:
+        seconds = int(relative.group(1)) * _UNIT_S[relative.group(2)]
+        bound = datetime.fromtimestamp(datetime.now(UTC).timestamp() - seconds, UTC)
+    else:
+        try:
+            bound = datetime.fromisoformat(value).replace(tzinfo=UTC)
+        except ValueError as exc:
+            raise _jql_error(f"Date value '{value}' for field '{name}' is invalid.") from exc
+    limit = bound.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+    compare = _COMPARE[op]
+    return lambda issue: compare(getattr(issue, name), limit)
 
 
 def _not_found() -> JiraApiError:

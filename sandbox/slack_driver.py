@@ -144,6 +144,46 @@ class SlackDriver:
         event = self._message_event("message", user, channel, text, ts, thread_ts)
         return self._deliver({**event, "channel_type": "im"}, bad_signature)
 
+    def click(
+        self, user: str, channel: str, message: dict[str, Any], action_id: str
+    ) -> DriverResponse:
+        """Press the button `action_id` of a bot message (as the emulator holds it): a
+        `block_actions` interaction, form-encoded `payload=<json>` as Slack posts it."""
+        button = next(
+            element
+            for block in message.get("blocks") or []
+            for element in block.get("elements") or []
+            if element.get("action_id") == action_id
+        )
+        view = {k: v for k, v in message.items() if k not in ("channel", "streaming", "edits")}
+        payload = {
+            "type": "block_actions",
+            "user": {
+                "id": user,
+                "username": self.emulator.user(user).name,
+                "team_id": self.team_id,
+            },
+            "api_app_id": self.emulator.app_id,
+            "token": "sandbox-verification-token",
+            "container": {"type": "message", "message_ts": message["ts"], "channel_id": channel},
+            "trigger_id": f"{next(self._seq)}.{int(time.time())}.{uuid.uuid4().hex[:16]}",
+            "team": {"id": self.team_id, "domain": "chatops-demo"},
+            "channel": {"id": channel, "name": self.emulator.channel_name(channel)},
+            "message": view,
+            "response_url": self.emulator.response_url_for(channel, user),
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": button.get("block_id", "actions"),
+                    "type": button.get("type", "button"),
+                    "value": button.get("value", ""),
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        return self._send(SentRequest(body, "application/x-www-form-urlencoded"))
+
     def retry(
         self, request: SentRequest | None = None, retry_num: int = 1, reason: str = "http_timeout"
     ) -> DriverResponse:

@@ -34,6 +34,7 @@ from rq.worker import WorkerStatus
 from chatops.settings import Settings
 from chatops.wiring import connect_queue_redis
 from workers import batch_collector, runtime
+from workers.digest import collector_for
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ def _requeue_flushes() -> None:
 
 def build_worker(settings: Settings, queue_name: str, name: str | None = None) -> SimpleWorker:
     runtime.install(runtime.build_runtime(settings))
+    batch_collector.install(collector_for(runtime.current()))
     return _worker(settings, queue_name, name)
 
 
@@ -123,6 +125,7 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> N
     while it records a job's outcome: then the worker starts over (clients, the runtime and its
     pending ledger writes kept), and the job in hand is retried as an abandoned one."""
     runtime.install(runtime.build_runtime(settings))
+    batch_collector.install(collector_for(runtime.current()))
     backoff_s = 1.0
     lost: SimpleWorker | None = None
     while True:

@@ -10,21 +10,28 @@ from __future__ import annotations
 
 import datetime
 import logging
+import uuid
 from typing import Any
 
 from rq import Queue, get_current_job
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
+from chatops import messages
 from chatops.payloads import (
     GIVE_UP_ANSWER_FUNCTION,
     INTERACTIVE_QUEUE,
     AnswerJob,
     CostReportJob,
+    DigestCommandJob,
+    DigestJob,
+    SummarizeJob,
 )
-from workers import runtime
+from workers import batch_collector, digest_schedule, runtime
+from workers import summarize as summaries
 from workers.answer import AnswerRun
 from workers.cost_report import CostReportRun
+from workers.digest import DigestRun
 from workers.reply_state import REPLY_LEASE_S
 
 # How many times a give-up waits out a reply's lease before it speaks anyway.
@@ -35,7 +42,10 @@ log = logging.getLogger(__name__)
 
 def answer(payload: dict[str, Any]) -> None:
     """Answer one Slack question in its thread (`workers.jobs.answer`)."""
-    AnswerRun(runtime.current(), AnswerJob.model_validate(payload)).run()
+    job = AnswerJob.model_validate(payload)
+    if summaries.answered_by_summary(runtime.current(), job):
+        return
+    AnswerRun(runtime.current(), job).run()
 
 
 def cost_report(payload: dict[str, Any]) -> None:
@@ -87,4 +97,83 @@ def _will_retry(job: Job) -> bool:
     return retrying
 
 
-__all__ = ["answer", "answer_failed", "cost_report", "cost_report_failed", "give_up_answer"]
+def summarize(payload: dict[str, Any]) -> None:
+    """A Jira issue's summary, into Slack and/or Jira (`workers.jobs.summarize`)."""
+    summaries.SummaryRun(runtime.current(), SummarizeJob.model_validate(payload)).run()
+
+
+def summarize_failed(job: Job, connection: Any, exc_type: Any, exc: Any, tb: Any) -> None:
+    """`Callback(on_failure=…)` of summary jobs: one clear message once none is left."""
+    if _will_retry(job):
+        return
+    summary = SummarizeJob.model_validate(job.args[0])
+    if not summaries.give_up(runtime.current(), summary, exc):
+        payload = summaries.as_answer_job(summary).model_dump(mode="json")
+        _give_up_later(job.origin, payload, attempt=1)
+
+
+def digest(payload: dict[str, Any]) -> None:
+    """A Jira digest, a line per issue (`workers.jobs.digest`)."""
+    rt = runtime.current()
+    DigestRun(rt, DigestJob.model_validate(payload), batch_collector.installed()).run()
+
+
+def digest_command(payload: dict[str, Any]) -> None:
+    """`/digest add|list|remove`, answered privately (`workers.jobs.digest_command`)."""
+    rt = runtime.current()
+    command = DigestCommandJob.model_validate(payload)
+    digest_schedule.tell(rt, command, digest_schedule.run_command(rt, command))
+
+
+def scheduled_digest(payload: dict[str, Any]) -> None:
+    """One occurrence of a daily digest, put on the queue by RQ's scheduler."""
+    digest_schedule.fire(runtime.current(), batch_collector.installed(), payload)
+
+
+def digest_failed(job: Job, connection: Any, exc_type: Any, exc: Any, tb: Any) -> None:
+    """`Callback(on_failure=…)` of digest and `/digest` jobs: one clear message at the end."""
+    if _will_retry(job):
+        return
+    payload = job.args[0]
+    rt = runtime.current()
+    if "verb" in payload:
+        command = DigestCommandJob.model_validate(payload)
+        digest_schedule.tell(rt, command, _failed_text(exc))
+        return
+    asked = DigestJob.model_validate(payload)
+    answer_job = AnswerJob(
+        request_id=asked.request_id,
+        kind="ask",
+        team_id=asked.team_id,
+        channel=asked.channel,
+        user=asked.user,
+        text=f'/summarize jql "{asked.jql}"',
+        received_at=asked.received_at,
+        response_url=asked.response_url,
+    )
+    if not AnswerRun(rt, answer_job).give_up(exc):
+        _give_up_later(job.origin, answer_job.model_dump(mode="json"), attempt=1)
+
+
+def _failed_text(exc: Any) -> str:
+    reason = getattr(exc, "public_message", None) or messages.UNEXPECTED
+    return messages.JOB_FAILED.format(reason=reason, error_id=job_error_id())
+
+
+def job_error_id() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+__all__ = [
+    "answer",
+    "answer_failed",
+    "cost_report",
+    "cost_report_failed",
+    "digest",
+    "digest_command",
+    "digest_failed",
+    "give_up_answer",
+    "scheduled_digest",
+    "summarize",
+    "summarize_failed",
+]

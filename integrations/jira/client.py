@@ -141,6 +141,20 @@ class JiraClient:
                 return tuple(found)
             found.extend(comment_from_raw(comment.raw) for comment in page)
 
+    def search(self, jql: str, limit: int = 50) -> tuple[tuple[str, ...], int]:
+        """The keys of the first `limit` issues `jql` finds, in Jira's order, only those of
+        allowed projects; and how many Jira found in all."""
+        found = self._call(
+            lambda: self._jira.search_issues(
+                jql, maxResults=limit, fields="key", validate_query=True, json_result=True
+            ),
+            key="issues with that query",
+            action="search for",
+        )
+        keys = [str(issue["key"]).upper() for issue in found.get("issues") or ()]
+        allowed = tuple(k for k in keys if self.access.allows(k.rsplit("-", 1)[0]))
+        return allowed, int(found.get("total") or len(keys))
+
     def myself(self) -> Person:
         """The bot's own Jira account (asked once per client)."""
         if self._me is None:

@@ -1,0 +1,15 @@
+"""Block Kit action listeners (buttons under the bot's messages)."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.deps import BotDeps
+from bot.listeners.actions import post_summary
+
+
+def register(app: App, deps: BotDeps) -> None:
+    post_summary.register(app, deps)
+
+
+__all__ = ["register"]
