@@ -2,10 +2,15 @@
 `{"error": {"message", "type", "param", "code"}}` with the matching HTTP status.
 
     ChatOpsError (gateway.errors)
-    ├── ApiError                   a refusal at the edge: bad key, bad body, unknown model or
-    │                              URL — it carries its status, type, code and parameter
-    └── ClientDisconnectedError    the client went away mid-stream: raised from `on_delta`, so
+    └── ApiError                   a refusal at the edge: bad key, bad body, unknown model or
+                                   URL — it carries its status, type, code and parameter
+    ClientDisconnectedError        the client went away mid-stream: raised from `on_delta`, so
                                    the engine stops the call, records and settles it
+
+`ClientDisconnectedError` is not a `ChatOpsError` on purpose: the gateway reports a
+`ChatOpsError` after the first token as the model's stream breaking (`StreamInterruptedError`,
+worth a retry), and a client that left is no fault of the model's. It travels through the
+engine as a Slack error from a worker's `on_delta` does.
 
 `reply_for(exc)` maps the engine's errors that reach the edge by what the client can do:
 a refusal it can fix (400), a budget (429, not to be retried: `x-should-retry: false`, which
@@ -57,8 +62,8 @@ class ApiError(ChatOpsError):
         self.headers = headers
 
 
-class ClientDisconnectedError(ChatOpsError):
-    public_message = "The client closed the connection before the answer was finished."
+class ClientDisconnectedError(Exception):
+    """The client closed the connection before the answer was finished."""
 
 
 @dataclass(frozen=True)
