@@ -25,7 +25,14 @@ import redis
 
 from api.budgets import ApiCaps
 from api.conversation import ApiLimits, build_request
-from api.errors import ApiError, ClientDisconnectedError, ErrorReply, reply_for, server_error
+from api.errors import (
+    ApiError,
+    ClientDisconnectedError,
+    ErrorReply,
+    reply_for,
+    server_error,
+    unavailable,
+)
 from api.models import ModelCatalog
 from api.schema import ChatRequest, completion_body, parse_request
 from api.sse import SseStream, StartResponse
@@ -109,16 +116,8 @@ class ApiApp:
         try:
             handler = self._route(method, path)
             return handler(environ, start_response, exchange)  # type: ignore[no-any-return]
-        except ApiError as exc:
-            return self._error(start_response, exchange, reply_for(exc))
-        except ChatOpsError as exc:
-            log.warning("api_refused request_id=%s error=%r", exchange.request_id, exc)
-            return self._error(start_response, exchange, self._reply(exc, exchange))
-        except Exception:
-            error_id = uuid.uuid4().hex[:8]
-            log.exception("api_failed request_id=%s error_id=%s", exchange.request_id, error_id)
-            reply = server_error(messages.API_SERVER_ERROR.format(error_id=error_id))
-            return self._error(start_response, exchange, reply)
+        except Exception as exc:
+            return self._error(start_response, exchange, self._failure(exc, exchange))
         finally:
             self._log(exchange)
 
@@ -159,6 +158,14 @@ class ApiApp:
         return self._json(start_response, exchange, 200, body)
 
     def _completions(
+        self, environ: Environ, start_response: StartResponse, exchange: _Exchange
+    ) -> Iterable[bytes]:
+        try:
+            return self._complete(environ, start_response, exchange)
+        finally:
+            self._retry_refused_closes()
+
+    def _complete(
         self, environ: Environ, start_response: StartResponse, exchange: _Exchange
     ) -> Iterable[bytes]:
         token = self._authenticate(environ, exchange)
@@ -209,12 +216,12 @@ class ApiApp:
         except ClientDisconnectedError:
             exchange.status = 499  # nginx's name for it: the client closed the request
             log.info("api_client_gone request_id=%s", exchange.request_id)
-        except ChatOpsError as exc:
+        except Exception as exc:
             if not stream.started:
                 raise
-            log.warning("api_stream_failed request_id=%s error=%r", exchange.request_id, exc)
+            # The status line is sent: the failure goes to the client as an error event.
+            self._fail_stream(stream, self._failure(exc, exchange))
             exchange.status = 200
-            self._fail_stream(stream, self._reply(exc, exchange))
         return []
 
     # -- pieces ----------------------------------------------------------------------------
@@ -251,6 +258,30 @@ class ApiApp:
                 code="request_too_large",
             )
         return raw
+
+    def _failure(self, exc: Exception, exchange: _Exchange) -> ErrorReply:
+        """What the client is told of a failure, logged here: a refusal in a line, a Redis
+        outage as a 503 to retry, anything else with its traceback and an error id."""
+        if isinstance(exc, ApiError):
+            return reply_for(exc)
+        if isinstance(exc, ChatOpsError):
+            log.warning("api_refused request_id=%s error=%r", exchange.request_id, exc)
+            return self._reply(exc, exchange)
+        if isinstance(exc, redis.RedisError):
+            log.warning("api_redis_down request_id=%s error=%r", exchange.request_id, exc)
+            return unavailable(messages.API_UNAVAILABLE)
+        error_id = uuid.uuid4().hex[:8]
+        log.error(
+            "api_failed request_id=%s error_id=%s", exchange.request_id, error_id, exc_info=exc
+        )
+        return server_error(messages.API_SERVER_ERROR.format(error_id=error_id))
+
+    def _retry_refused_closes(self) -> None:
+        """Closes of earlier calls Redis refused (kept by the engine) are tried again."""
+        try:
+            self.deps.engine.flush_pending()
+        except redis.RedisError:
+            log.debug("closes_still_pending")
 
     def _reply(self, exc: ChatOpsError, exchange: _Exchange) -> ErrorReply:
         if isinstance(exc, BudgetExceededError) and exchange.token is not None:

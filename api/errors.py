@@ -131,6 +131,17 @@ def server_error(message: str) -> ErrorReply:
     return ErrorReply(500, message, SERVER_ERROR)
 
 
+def unavailable(message: str) -> ErrorReply:
+    """The server cannot work right now (its Redis is down): a 503 the client may retry."""
+    return ErrorReply(
+        503,
+        message,
+        SERVER_ERROR,
+        "service_unavailable",
+        headers=(("retry-after", str(RETRY_AFTER_S)),),
+    )
+
+
 __all__ = [
     "INSUFFICIENT_QUOTA",
     "INVALID_REQUEST",
@@ -140,4 +151,5 @@ __all__ = [
     "ErrorReply",
     "reply_for",
     "server_error",
+    "unavailable",
 ]

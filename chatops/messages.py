@@ -98,6 +98,7 @@ API_NOT_FOUND = (
 )
 API_METHOD = "{method} is not allowed on {path}: use {allowed}."
 API_SERVER_ERROR = "The server had an error while processing your request (error id {error_id})."
+API_UNAVAILABLE = "The server cannot answer right now (its Redis is not answering): try again soon."
 ROOT_MESSAGE = "<@{user}> asked: {question}"
 # The root message quotes at most this much of a question: a pasted log would pass Slack's
 # ~4,000-character limit for plain text, and the answer's context has the whole of it anyway.
@@ -219,6 +220,7 @@ __all__ = [
     "API_SERVER_ERROR",
     "API_TEAM_BUDGET",
     "API_TOKEN_BUDGET",
+    "API_UNAVAILABLE",
     "API_UNKNOWN_KEY",
     "API_UNKNOWN_MODEL",
     "ASK_USAGE",

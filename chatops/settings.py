@@ -113,6 +113,18 @@ class Settings(BaseSettings):
     # Slack workspace (team) ids, comma-separated, whose messages are NOT redacted before they
     # are queued, cached, quoted, logged or sent to a model; empty: redacted in every workspace.
     secret_redaction_off_teams: str = ""
+    # How the root message of an /ask thread quotes the question (after redaction): "full"
+    # (up to Slack's limit), "short" (the first 500 characters) or "none".
+    ask_root_quote: Literal["full", "short", "none"] = "short"
+    # Bot ids (B…), comma-separated, whose messages and mentions are answered; every other bot,
+    # webhook and the bot itself are ignored (no bot-to-bot loops).
+    allowed_bot_ids: str = ""
+    # The HTTP port: /metrics needs `Authorization: Bearer METRICS_TOKEN`, or is served only
+    # on METRICS_PORT (a port not exposed to the internet); neither set: not served at all.
+    # Request bodies over MAX_REQUEST_BYTES are refused (413) before anything reads them.
+    metrics_token: SecretStr | None = None
+    metrics_port: Annotated[int, Field(gt=0, lt=65536)] | None = None
+    max_request_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
     # How long a thread's history read from Slack is reused (`conversations.replies` is
     # rate-limited hard for some apps).
     thread_cache_ttl_s: Annotated[int, Field(gt=0)] = 600
@@ -248,8 +260,13 @@ class Settings(BaseSettings):
     ec2_controller_interval_s: PositiveSeconds = 15.0
     # Slack user ids allowed to run /llm-ec2; empty: those of COST_REPORT_USERS.
     ec2_control_users: str = ""
-    # Slack user ids (comma-separated) allowed to run /llm-cost; empty means everyone.
+    # Who sees LLM spend (/llm-cost): Slack user ids, comma-separated, and/or the members of a
+    # Slack user group (its id, S…; read with usergroups.users.list). Nobody when all three are
+    # empty: spend reports name people and channels. COST_REPORT_ADMINS may also see other
+    # people's spend (`@someone`, the per-person breakdown).
     cost_report_users: str = ""
+    cost_report_usergroup: str = ""
+    cost_report_admins: str = ""
     # Which cost levers run: "all", "none" (the naive baseline), or some of
     # right_sizing, prompt_caching, batching.
     levers: str = "all"

@@ -65,6 +65,18 @@ def channel_postable(channel: str) -> str:
     return key("postable", channel)
 
 
+def secrets_noted(request_id: str) -> str:
+    """Set once a person has been told privately which secrets were removed from their
+    message, so a retried job does not tell them twice."""
+    return key("secrets_noted", request_id)
+
+
+def usergroup_members(group: str) -> str:
+    """JSON list of a Slack user group's members (COST_REPORT_USERGROUP), briefly (cache
+    Redis)."""
+    return key("usergroup", group)
+
+
 def thread_context(channel: str, thread_ts: str) -> str:
     """A briefly cached `conversations.replies` result (cache Redis)."""
     return key("thread", channel, thread_ts)
@@ -257,9 +269,11 @@ __all__ = [
     "reply_owner",
     "reply_state",
     "response_cache",
+    "secrets_noted",
     "semantic_entries",
     "semantic_vectors",
     "thread_context",
     "token_calibration",
+    "usergroup_members",
     "window_summary",
 ]

@@ -191,7 +191,17 @@ class ModelEmulator(EmulatorServer):
         self.pace = pace or Pace()
         self._pace_lock = threading.Lock()
         self.decode = DecodeClock(lambda: self.pace)
+        self._scripted: list[str] = []
+        self._delta_chars = 3
         self.route("POST", r"/_sandbox/pace", self._set_pace)
+
+    def script(self, *answers: str, delta_chars: int = 3) -> None:
+        """Answer the next requests with these texts, one each, in order, instead of the
+        emulated text: what a test needs a model to write (a ping, a secret). Streamed in
+        pieces of `delta_chars`, so that what a client must reassemble arrives split."""
+        with self._pace_lock:
+            self._scripted += answers
+            self._delta_chars = delta_chars
 
     def _set_pace(self, ex: Exchange) -> None:
         with self._pace_lock:
@@ -203,6 +213,11 @@ class ModelEmulator(EmulatorServer):
     ) -> list[str]:
         """The reply to a request: a JSON array for numbered items (a `reply_*` fault, if one
         is queued for `path`, breaks it as scripted), else the emulated answer."""
+        with self._pace_lock:
+            scripted = self._scripted.pop(0) if self._scripted else None
+        if scripted is not None:
+            size = self._delta_chars
+            return [scripted[i : i + size] for i in range(0, len(scripted), size)] or [""]
         items = items_in(question)
         if not items:
             return emulated_deltas(model, prompt, question, max_tokens)

@@ -65,6 +65,7 @@ MANIFEST_SCOPES = frozenset(
         "im:write",
         "mpim:history",
         "reactions:write",
+        "usergroups:read",
         "users:read",
     }
 )
@@ -77,6 +78,8 @@ _METHOD_SCOPES = {
     "chat.appendStream": "chat:write",
     "chat.stopStream": "chat:write",
     "users.info": "users:read",
+    "usergroups.users.list": "usergroups:read",
+    "conversations.open": "im:write",
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
     "reactions.add": "reactions:write",
@@ -125,6 +128,7 @@ class SlackEmulator(EmulatorServer):
         self._seed()
         self.uploads = UploadStore()
         self._responses: dict[str, tuple[str, str, list[Args]]] = {}
+        self._usergroups: dict[str, list[str]] = {}
         self._ids = itertools.count(1)
         self._state_lock = threading.Lock()
         self._methods: dict[str, Method] = {
@@ -137,6 +141,8 @@ class SlackEmulator(EmulatorServer):
             "chat.stopStream": self._stop_stream,
             "conversations.replies": self._replies,
             "conversations.info": self._conversation_info,
+            "conversations.open": self._conversation_open,
+            "usergroups.users.list": self._usergroup_users,
             "users.info": self._users_info,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
@@ -204,6 +210,11 @@ class SlackEmulator(EmulatorServer):
 
     def dm_channel(self, user_id: str) -> str:
         return self.store.dm_channel(user_id)
+
+    def add_usergroup(self, group_id: str, members: list[str]) -> None:
+        """A user group (`S…`) and its members, as usergroups.users.list reports them."""
+        with self._state_lock:
+            self._usergroups[group_id] = list(members)
 
     def user(self, user_id: str) -> SlackUser:
         return self.store.user(user_id)
@@ -446,6 +457,18 @@ class SlackEmulator(EmulatorServer):
 
     def _conversation_info(self, args: Args) -> Args:
         return {"channel": self.store.channel(required(args, "channel")).to_api()}
+
+    def _conversation_open(self, args: Args) -> Args:
+        """The bot's DM with one person (`users`); group DMs are not emulated."""
+        user = self.store.find_user(required(args, "users")).id
+        return {"channel": {"id": self.store.dm_channel(user)}}
+
+    def _usergroup_users(self, args: Args) -> Args:
+        with self._state_lock:
+            members = self._usergroups.get(required(args, "usergroup"))
+        if members is None:
+            raise SlackMethodError("no_such_subteam")
+        return {"users": members}
 
     def _users_info(self, args: Args) -> Args:
         return {"user": self.store.find_user(required(args, "user")).to_api(self.team_id)}

@@ -16,6 +16,7 @@ import redis
 from api.app import ApiApp, build_deps
 from api.tokens import ApiToken
 from chatops.settings import Settings
+from chatops.stack import free_port
 from gateway.budgets import BudgetCaps, Budgets
 from gateway.ledger import Ledger, LedgerRecord
 from sandbox.bedrock import BedrockEmulator
@@ -190,3 +191,30 @@ def test_an_unknown_url_and_a_wrong_method(app: ApiApp, token: tuple[str, ApiTok
         error = json.loads(b"".join(app(environ, client.start_response)))["error"]
         assert client.status == status
         assert path in error["message"]
+
+
+def test_redis_down_is_a_503_to_retry(settings: Settings) -> None:
+    deps = build_deps(settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}"}))
+    client = Client()
+
+    error = json.loads(call(ApiApp(deps), client, ask(), "chatops-anything"))["error"]
+
+    assert client.status == "503 Service Unavailable"
+    assert error["code"] == "service_unavailable" and "Redis" in error["message"]
+    deps.engine.gateway.close()
+
+
+def test_a_failure_after_the_stream_started_is_an_error_event_not_a_second_status(
+    app: ApiApp, token: tuple[str, ApiToken], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: object, metered: object) -> None:
+        raise RuntimeError("late")
+
+    monkeypatch.setattr("api.app.SseStream.finish", broken)
+    client = Client()
+
+    call(app, client, ask(stream=True), token[0])
+
+    assert client.status == "200 OK"
+    error = json.loads(client.events()[-1])["error"]
+    assert error["type"] == "server_error" and "error id" in error["message"]
