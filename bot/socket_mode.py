@@ -14,7 +14,7 @@ def run_socket_mode(settings: Settings) -> None:
     if settings.slack_app_token is None:
         raise ConfigError("SLACK_APP_TOKEN: required for Socket Mode (xapp-…)")
     deps = build_deps(settings)
-    app = build_app(deps)
+    app = build_app(deps, socket_mode=True)
     SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]
 
 

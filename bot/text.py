@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import unicodedata
 
+from chatops.settings import Settings, split_names
+from gateway.redaction import Redacted, redact
+
 # Shown as a space, and only a space to anyone reading.
 _NO_BREAK_SPACES = {"\u00a0": " ", "\u202f": " ", "\u2007": " "}
 # Joiners change how the characters on either side are drawn (emoji sequences such as
@@ -56,4 +59,13 @@ def is_empty(text: str) -> bool:
     return not clean_input(text)
 
 
-__all__ = ["clean_input", "is_empty"]
+def redact_for(settings: Settings, team_id: str, text: str) -> Redacted:
+    """`text` with its secrets replaced by placeholders, unless the workspace turned redaction
+    off (SECRET_REDACTION_OFF_TEAMS): done before the text is queued, cached, quoted, logged or
+    sent to a model."""
+    if team_id in split_names(settings.secret_redaction_off_teams):
+        return Redacted(text)
+    return redact(text)
+
+
+__all__ = ["clean_input", "is_empty", "redact_for"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+from collections.abc import Sequence
 from decimal import Decimal
 
 ASK_USAGE = (
@@ -14,10 +17,19 @@ QUESTION_TOO_LONG = (
     "Shorten it, or attach long logs as a file and ask about them."
 )
 COST_USAGE = (
-    "`/llm-cost [today|7d|30d] [@user|#channel]` — spend, savings by lever and Bedrock vs EC2, "
-    "e.g. `/llm-cost 7d #ops`"
+    "`/llm-cost [today|7d|30d] [@user|#channel] [share]` — spend, savings by lever and Bedrock"
+    " vs EC2, sent to you alone unless you add `share`, e.g. `/llm-cost 7d #ops`"
 )
 COST_NOT_ALLOWED = "Only the people listed in COST_REPORT_USERS can see LLM spend."
+COST_OTHERS_NOT_ALLOWED = (
+    "Only the people listed in COST_REPORT_ADMINS can see another person's spend."
+)
+COST_SENT_PRIVATELY = (
+    "I'm sending you the report in a direct message. To post it here for everyone, add"
+    " `share`: `/llm-cost {period} share`."
+)
+# In a report for someone who may not see other people's spend: every DM's row as one.
+COST_DIRECT_MESSAGES = "direct messages"
 EC2_USAGE = (
     "`/llm-ec2 [status|start|stop] [instance-id]` — the self-hosted model's instances: their"
     " state, or start or stop one (stop with no id: every running one), e.g. `/llm-ec2 start`"
@@ -103,6 +115,10 @@ ROOT_MESSAGE = "<@{user}> asked: {question}"
 # The root message quotes at most this much of a question: a pasted log would pass Slack's
 # ~4,000-character limit for plain text, and the answer's context has the whole of it anyway.
 ROOT_QUOTE_CHARS = 500
+# ASK_ROOT_QUOTE=full: as much as a plain-text message takes, with room for the rest.
+ROOT_FULL_QUOTE_CHARS = 3_500
+# ASK_ROOT_QUOTE=none: the question is only in the answer's context, never quoted.
+ROOT_MESSAGE_UNQUOTED = "<@{user}> asked a question."
 FOOTER = "_{model} · {input_tokens:,} in / {output_tokens:,} out tokens · {cost}_"
 COST_SELF_HOSTED = "EC2 instance hours"
 COST_UNPRICED = "unpriced"
@@ -182,10 +198,45 @@ DIGEST_REMOVED = "Removed daily digest {number}: `{jql}`."
 DIGEST_NOT_FOUND = "There is no daily digest {number} in this channel; `/digest list` shows them."
 
 
-def root_message(user: str, question: str) -> str:
-    """`<@U…> asked: …`, the /ask thread's root, with a long question cut short."""
-    quoted = question if len(question) <= ROOT_QUOTE_CHARS else question[:ROOT_QUOTE_CHARS] + "…"
-    return ROOT_MESSAGE.format(user=user, question=quoted)
+def root_message(user: str, question: str, mode: str = "short") -> str:
+    """`<@U…> asked: …`, the /ask thread's root (`mode`: ASK_ROOT_QUOTE). `question` must
+    already be redacted. A long one is cut short, never inside a code block, inline code or a
+    Slack link (which would show the rest of the message as code, or a broken link)."""
+    if mode == "none":
+        return ROOT_MESSAGE_UNQUOTED.format(user=user)
+    limit = ROOT_FULL_QUOTE_CHARS if mode == "full" else ROOT_QUOTE_CHARS
+    return ROOT_MESSAGE.format(user=user, question=_quote(question, limit))
+
+
+def _quote(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = max(text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
+    cut = cut if cut > limit // 2 else limit
+    fences = [match.start() for match in re.finditer("```", text[:cut])]
+    if len(fences) % 2:  # inside a code block: end before it, or close it if it is all there is
+        if fences[-1] < limit // 4:
+            return text[:cut].rstrip() + "…\n```"
+        cut = fences[-1]
+    head = text[:cut]
+    if head.rfind("<") > head.rfind(">"):  # inside <@U…>, <#C…>, <https://…|…>
+        cut = head.rfind("<")
+    outside_blocks = re.sub(r"```.*?```", "", text[:cut], flags=re.DOTALL)
+    if outside_blocks.count("`") % 2:  # inside inline code
+        cut = text.rfind("`", 0, cut)
+    return text[:cut].rstrip().rstrip("`").rstrip() + "…"
+
+
+def secrets_removed(labels: Sequence[str]) -> str:
+    """SECRETS_REMOVED for the labels of what was removed, one per secret, e.g. ("AWS access
+    key", "password", "password") → "an AWS access key and 2 passwords … Rotate them"."""
+    counts = Counter(labels)
+    parts = [
+        f"{count} {label}s" if count > 1 else f"{'an' if label[0] in 'AEIOUaeiou' else 'a'} {label}"
+        for label, count in counts.items()
+    ]
+    what = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return SECRETS_REMOVED.format(what=what, them="them" if len(labels) > 1 else "it")
 
 
 def usd(micro_usd: int) -> str:
@@ -226,8 +277,11 @@ __all__ = [
     "ASK_USAGE",
     "BUSY",
     "CANNOT_POST",
+    "COST_DIRECT_MESSAGES",
     "COST_NOT_ALLOWED",
+    "COST_OTHERS_NOT_ALLOWED",
     "COST_SELF_HOSTED",
+    "COST_SENT_PRIVATELY",
     "COST_UNPRICED",
     "COST_USAGE",
     "DIGEST_ADDED",
@@ -281,7 +335,9 @@ __all__ = [
     "NOT_IN_CHANNEL",
     "QUESTION_TOO_LONG",
     "REFUSED",
+    "ROOT_FULL_QUOTE_CHARS",
     "ROOT_MESSAGE",
+    "ROOT_MESSAGE_UNQUOTED",
     "ROOT_QUOTE_CHARS",
     "ROUTE_SKIPPED",
     "SECRETS_REMOVED",
@@ -295,5 +351,6 @@ __all__ = [
     "THREAD_SUMMARY_ROOT",
     "UNEXPECTED",
     "root_message",
+    "secrets_removed",
     "usd",
 ]

@@ -64,6 +64,9 @@ class AnswerJob(BaseModel):
     received_at: float
     # /ask only: where to tell the person privately if the thread cannot be started.
     response_url: str | None = None
+    # Secrets the edge replaced by placeholders in `text` (`gateway.redaction`): the ledger
+    # counts them (`LLMRequest.redactions`); the text itself never holds one.
+    redactions: int = 0
 
     @property
     def task(self) -> str:
@@ -88,6 +91,8 @@ class CostReportJob(BaseModel):
     only_channel: str | None = None
     received_at: float
     response_url: str | None = None
+    # Posted in the channel for everyone (`/llm-cost 7d share`); else sent to the person alone.
+    share: bool = False
 
     @property
     def job_id(self) -> str:

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 SIGNING_SECRET = "sandbox-signing-secret"
 BOT_TOKEN = "xoxb-sandbox"
+# /metrics is served only to whoever holds this (Prometheus's bearer token in production).
+METRICS_TOKEN = "sandbox-metrics-token"
 EC2_MODEL = "llama-3.1-8b-instruct"
 
 
@@ -231,6 +233,7 @@ def stack_env(
         "REDIS_URL": redis_url,
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "METRICS_TOKEN": METRICS_TOKEN,
         "SLACK_API_URL": f"{slack.url}/api/",
         "JIRA_URL": jira.url,
         "JIRA_USER": "sandbox@example.com",
@@ -322,6 +325,7 @@ def _ec2_api(
 
 __all__ = [
     "BOT_TOKEN",
+    "METRICS_TOKEN",
     "SIGNING_SECRET",
     "Stack",
     "clean_environment",

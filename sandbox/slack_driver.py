@@ -144,6 +144,11 @@ class SlackDriver:
         event = self._message_event("message", user, channel, text, ts, thread_ts)
         return self._deliver({**event, "channel_type": "im"}, bad_signature)
 
+    def deliver(self, event: dict[str, Any], *, bad_signature: bool = False) -> DriverResponse:
+        """Deliver any event, in Slack's envelope, as it is given: a bot's or a webhook's
+        message (`bot_id`, `subtype`, no `user`), which no person's action above produces."""
+        return self._deliver(event, bad_signature)
+
     def click(
         self, user: str, channel: str, message: dict[str, Any], action_id: str
     ) -> DriverResponse:

@@ -62,7 +62,8 @@ _MRKDWN_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
 def report_blocks(report: CostReport) -> list[Block]:
-    """Header, headline fields, savings, the four breakdowns, EC2 and break-even."""
+    """Header, headline fields, savings, the breakdowns the report holds (a report for
+    someone who may not see other people's spend has none by user), EC2 and break-even."""
     title = f"LLM cost — {report.title}"
     if report.filter.is_filtered:
         title += f" · {report.filter}"
@@ -78,6 +79,7 @@ def report_blocks(report: CostReport) -> list[Block]:
         blocks += [
             _section(_rows_text(heading, dimension, report.breakdowns[dimension]))
             for dimension, heading in SECTIONS.items()
+            if dimension in report.breakdowns
         ]
         blocks += _edge_blocks(report)
     else:

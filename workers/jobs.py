@@ -33,6 +33,7 @@ from workers.answer import AnswerRun
 from workers.cost_report import CostReportRun
 from workers.digest import DigestRun
 from workers.reply_state import REPLY_LEASE_S
+from workers.secrets_note import tell_secrets_removed
 
 # How many times a give-up waits out a reply's lease before it speaks anyway.
 GIVE_UP_ATTEMPTS = 4
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 def answer(payload: dict[str, Any]) -> None:
     """Answer one Slack question in its thread (`workers.jobs.answer`)."""
     job = AnswerJob.model_validate(payload)
+    tell_secrets_removed(runtime.current(), job)
     if summaries.answered_by_summary(runtime.current(), job):
         return
     AnswerRun(runtime.current(), job).run()

@@ -13,6 +13,9 @@
   (slack_sdk's `RateLimitErrorRetryHandler`) — the model is no longer streaming then.
 - Every message it posts is recorded in `ReplyState`; a retried job passes those in as
   `reuse`, and they are overwritten with `chat.update` before anything new is posted.
+- Nothing it posts can notify a whole channel or a user group: the model's deltas pass
+  through a `PingFilter` (a ping split across deltas is caught too), and every whole text it
+  is given (a footer, an error line) through `neutralise_pings`, as is every full-text update.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from workers.reply_state import ReplyState
+from workers.slack_text import PingFilter, neutralise_pings
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +87,7 @@ class SlackReply:
         self._ts: str | None = None  # the message being written
         self._text = ""  # what that message shows (or will, once pending is flushed)
         self._pending = ""
+        self._pings = PingFilter()
         self._streaming = streaming and not self._reuse
         self._last_flush = float("-inf")
         self._not_before = float("-inf")
@@ -94,7 +99,7 @@ class SlackReply:
     # -- public ------------------------------------------------------------------------------
 
     def append(self, delta: str) -> None:
-        self._pending += delta
+        self._pending += self._pings.feed(delta)
         now = self._clock()
         due = self._ts is None or now - self._last_flush >= self._flush_interval_s
         if due and now >= self._not_before:
@@ -102,7 +107,10 @@ class SlackReply:
 
     def finish(self, footer: str = "") -> None:
         """Flush everything, add the footer, and close the message; waits out rate limits."""
-        self._pending += f"\n\n{footer}" if footer else ""
+        self._pending += self._pings.flush()
+        if footer:  # below the answer; alone (a notice), not under two blank lines
+            gap = "\n\n" if self._text or self._pending else ""
+            self._pending += gap + neutralise_pings(footer)
         while self._pending or self._ts is None:
             self._sleep(max(0.0, self._not_before - self._clock()))
             self._flush()
@@ -113,9 +121,23 @@ class SlackReply:
         for ts in self._reuse:
             self._update(ts, SUPERSEDED, wait=True)
 
+    def restart(self) -> None:
+        """What was shown belongs to an answer that will not finish: the next text replaces
+        it, in the same message (a stream cannot take text back, so it is closed first)."""
+        self._pending = ""
+        self._pings = PingFilter()
+        if self._ts is None:
+            return
+        if self._streaming:
+            self._stop(self._ts)
+            self._streaming = False
+        self._text = ""
+
     def show_error(self, text: str) -> None:
         """Add an error line to whatever was written (or post one)."""
         self._pending = ""
+        self._pings = PingFilter()
+        text = neutralise_pings(text)
         if self._ts is None:
             self._pending = text
             self.finish()
@@ -217,6 +239,7 @@ class SlackReply:
             log.info("slack_stop_stream error=%s", _error_code(exc))
 
     def _update(self, ts: str, text: str, *, wait: bool = False) -> None:
+        text = neutralise_pings(text)  # already inert piece by piece; a whole text is checked
         if wait:
             self._waiting.chat_update(channel=self._channel, ts=ts, markdown_text=text)
         else:

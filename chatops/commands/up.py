@@ -104,7 +104,9 @@ def _run_sandbox(redis_url: str | None, workers: int, once: bool) -> int:
     from sandbox.llm import Pace
 
     print("No Slack credentials configured: starting the local sandbox…", file=sys.stderr)
-    with local_stack(_sandbox_redis(redis_url), workers=workers) as stack:
+    # The script's /llm-cost is alice's: spend is shown only to the people configured.
+    env = {"COST_REPORT_USERS": "U_ALICE"}
+    with local_stack(_sandbox_redis(redis_url), workers=workers, env=env) as stack:
         # Model pacing like a hosted model, so the streaming is visible.
         stack.bedrock.pace = Pace(ttft_ms=300, tokens_per_s=80)
         stack.ec2.pace = Pace(ttft_ms=150, tokens_per_s=40)

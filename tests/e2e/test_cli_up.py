@@ -32,8 +32,10 @@ def test_up_plays_the_sandbox_conversation_and_exits(tmp_path: Path) -> None:
     footers = re.findall(r"^_.+ · [\d,]+ in / [\d,]+ out tokens · \$0\.\d{6}_$", out, re.MULTILINE)
     assert len(footers) == 3
     assert "#ops  alice: /llm-cost today" in out
-    assert "#ops  ChatOps Bot: LLM cost — today" in out
-    assert "#ops (thread)  ChatOps Bot: [file: llm-cost-today.png]" in out
+    # Spend is private: the report goes to alice's DM with the bot.
+    assert "DM  ChatOps Bot: LLM cost — today" in out
+    assert "DM (thread)  ChatOps Bot: [file: llm-cost-today.png]" in out
+    assert "(only visible to you) I'm sending you the report in a direct message." in out
     assert (tmp_path / "out" / "llm-cost-today.png").read_bytes().startswith(b"\x89PNG")
     assert "Script done: 4 requests acknowledged" in result.stderr
 

@@ -27,7 +27,7 @@ BEDROCK_TIERS = {
 
 @pytest.fixture(scope="module")
 def cost_stack(redis_server: str) -> Iterator[Stack]:
-    yield from running_stack(redis_server, 6, BEDROCK_TIERS)
+    yield from running_stack(redis_server, 6, {**BEDROCK_TIERS, "COST_REPORT_USERS": "U_BOB"})
 
 
 def test_llm_cost_report_matches_the_ledger_and_uploads_the_chart(cost_stack: Stack) -> None:
@@ -40,7 +40,7 @@ def test_llm_cost_report_matches_the_ledger_and_uploads_the_chart(cost_stack: St
         )
         wait_for(lambda r=root: finished_replies(stack, CHANNEL, r["ts"]), "an answer")
 
-    response = driver.slash("/llm-cost", "today", "U_BOB", CHANNEL)
+    response = driver.slash("/llm-cost", "today share", "U_BOB", CHANNEL)
     assert response.status == 200
 
     def report_message() -> dict[str, object] | None:
@@ -71,7 +71,7 @@ def test_llm_cost_with_bad_arguments_gets_a_usage_hint(cost_stack: Stack) -> Non
     driver = SlackDriver(cost_stack.bot_url, SIGNING_SECRET, cost_stack.slack)
     response = driver.slash("/llm-cost", "last-year", "U_BOB", CHANNEL)
     assert response.status == 200
-    assert response.body.startswith("`/llm-cost [today|7d|30d] [@user|#channel]`")
+    assert response.body.startswith("`/llm-cost [today|7d|30d] [@user|#channel] [share]`")
 
 
 @pytest.fixture(scope="module")

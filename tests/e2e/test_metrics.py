@@ -6,7 +6,7 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from chatops.stack import Stack
+from chatops.stack import METRICS_TOKEN, Stack
 from sandbox.slack_driver import SlackDriver
 from tests.e2e.conftest import bot_message, finished_replies, wait_for
 
@@ -14,7 +14,10 @@ CHANNEL = "C_OPS"
 
 
 def _scrape(stack: Stack) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    with urllib.request.urlopen(f"{stack.bot_url}/metrics", timeout=5) as response:
+    request = urllib.request.Request(
+        f"{stack.bot_url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
         text = response.read().decode()
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value

@@ -19,6 +19,8 @@ from sandbox.slack import MANIFEST_SCOPES
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_VARS = {name.upper() for name in Settings.model_fields}
+# `${NAME}`, `${NAME:?message}`: what compose fills in from the shell or its `.env`.
+INTERPOLATED = re.compile(r"(?<!\$)\$\{([A-Z][A-Z0-9_]*)")
 # `KEY=value`, or `# KEY=value` for an optional variable left commented out.
 ENV_LINE = re.compile(r"^(?:#\s?)?([A-Z][A-Z0-9_]*)=")
 
@@ -71,11 +73,16 @@ def test_compose_environment_names_are_settings() -> None:
         assert keys <= SETTINGS_VARS, f"{name}: {sorted(keys - SETTINGS_VARS)} not in Settings"
 
 
-def test_env_example_lists_exactly_the_settings() -> None:
+def compose_variables() -> set[str]:
+    return set(INTERPOLATED.findall((ROOT / "docker-compose.yml").read_text(encoding="utf-8")))
+
+
+def test_env_example_lists_exactly_the_settings_and_what_compose_fills_in() -> None:
     lines = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
     names = [m.group(1) for m in map(ENV_LINE.match, lines) if m]
     assert len(names) == len(set(names)), "a variable is listed twice"
-    assert set(names) == SETTINGS_VARS
+    assert compose_variables() == {"REDIS_PASSWORD"}
+    assert set(names) == SETTINGS_VARS | compose_variables()
 
 
 def test_env_example_values_are_valid_settings() -> None:
@@ -105,11 +112,30 @@ def test_cache_redis_is_bounded_lfu_without_persistence() -> None:
     assert "volumes" not in services()["redis-cache"]
 
 
-def test_bot_and_workers_point_at_both_redis_services() -> None:
+REQUIRED_PASSWORD = re.compile(r"^\$\{REDIS_PASSWORD:\?[^}]+\}$")
+
+
+def test_bot_and_workers_point_at_both_redis_services_with_the_password() -> None:
     for name in ("bot", "worker-interactive", "worker-bulk"):
         env = services()[name]["environment"]
-        assert env["REDIS_URL"].startswith("redis://redis-queue:")
-        assert env["CACHE_REDIS_URL"].startswith("redis://redis-cache:")
+        for setting, host in (("REDIS_URL", "redis-queue"), ("CACHE_REDIS_URL", "redis-cache")):
+            password, at, rest = env[setting].removeprefix("redis://:").rpartition("@")
+            assert env[setting].startswith("redis://:") and at, f"{name}: {setting} has no password"
+            assert REQUIRED_PASSWORD.match(password), f"{name}: {setting}"
+            assert rest.startswith(f"{host}:")
+
+
+@pytest.mark.parametrize("service", ["redis-queue", "redis-cache"])
+def test_redis_refuses_commands_without_the_password(service: str) -> None:
+    # Whoever can write to the queue decides what the workers are asked to run.
+    assert REQUIRED_PASSWORD.match(option(redis_args(service), "--requirepass"))
+    check = " ".join(services()[service]["healthcheck"]["test"])
+    assert "${REDIS_PASSWORD}" in check and "PONG" in check
+
+
+def test_the_sandbox_profile_reaches_redis_with_the_password() -> None:
+    args = argv(services()["sandbox"]["command"])
+    assert option(args, "--redis-url").startswith("redis://:${REDIS_PASSWORD")
 
 
 def test_image_runs_as_a_non_root_user() -> None:

@@ -1,5 +1,8 @@
-"""`/ask <question>`: validate, dedupe, enqueue, ack. The worker posts the root message
-(`<@user> asked: …`) and streams the answer into its thread."""
+"""`/ask <question>`: clean, validate, redact, dedupe, enqueue, ack. The worker posts the root
+message (`<@user> asked: …`) and streams the answer into its thread.
+
+Secrets go at once: the job, the root message, the cache, the logs and the model see only
+the redacted text; the person is told privately, in the ack, what was removed."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import redis
 from slack_bolt import Ack, App
 
 from bot.deps import BotDeps
+from bot.text import clean_input, redact_for
 from chatops import messages
 from chatops.payloads import AnswerJob
 
@@ -19,7 +23,7 @@ log = logging.getLogger(__name__)
 def register(app: App, deps: BotDeps) -> None:
     @app.command("/ask")
     def handle_ask(ack: Ack, command: dict[str, Any]) -> None:
-        question = (command.get("text") or "").strip()
+        question = clean_input(command.get("text") or "")
         if not question:
             ack(text=messages.ASK_USAGE)
             return
@@ -27,6 +31,7 @@ def register(app: App, deps: BotDeps) -> None:
         if len(question) > limit:
             ack(text=messages.QUESTION_TOO_LONG.format(length=len(question), limit=limit))
             return
+        redacted = redact_for(deps.settings, command["team_id"], question)
         trigger = command["trigger_id"]
         job = AnswerJob(
             request_id=f"ask-{trigger}",
@@ -34,9 +39,10 @@ def register(app: App, deps: BotDeps) -> None:
             team_id=command["team_id"],
             channel=command["channel_id"],
             user=command["user_id"],
-            text=question,
+            text=redacted.text,
             received_at=deps.clock(),
             response_url=command.get("response_url"),
+            redactions=len(redacted.findings),
         )
         try:
             deps.jobs.enqueue_answer(job, once=(("slash", trigger),))
@@ -44,5 +50,8 @@ def register(app: App, deps: BotDeps) -> None:
             log.exception("enqueue_failed request_id=%s", job.request_id)
             ack(text=messages.BUSY)
             return
-        log.info("enqueued request_id=%s kind=ask", job.request_id)
-        ack()
+        log.info("enqueued request_id=%s kind=ask redactions=%d", job.request_id, job.redactions)
+        if redacted.findings:
+            ack(text=messages.secrets_removed([f.label for f in redacted.findings]))
+        else:
+            ack()

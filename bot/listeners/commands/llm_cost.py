@@ -1,5 +1,12 @@
-"""`/llm-cost [today|7d|30d] [@user|#channel]`: check who asks, parse, enqueue, ack.
-The worker posts the Block Kit report and uploads the chart into its thread."""
+"""`/llm-cost [today|7d|30d] [@user|#channel] [share]`: check who asks, parse, enqueue, ack.
+The worker sends the Block Kit report and its chart to the person in a DM, or posts them in
+the channel when they add `share`.
+
+Spend names people and channels, so nobody sees it unless named: COST_REPORT_USERS,
+COST_REPORT_ADMINS, or the Slack user group COST_REPORT_USERGROUP (whose members the worker
+looks up: a listener makes no Slack call before its ack). Another person's spend is for
+admins alone.
+"""
 
 from __future__ import annotations
 
@@ -13,21 +20,26 @@ from slack_bolt import Ack, App
 from bot.deps import BotDeps
 from chatops import messages
 from chatops.payloads import CostReportJob
+from chatops.settings import Settings, split_names
 from gateway.report import PERIODS
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PERIOD = "7d"
+SHARE = "share"
 _USER = re.compile(r"^<@([UW][A-Z0-9_]+)(\|[^>]*)?>$")
 _CHANNEL = re.compile(r"^<#([CG][A-Z0-9_]+)(\|[^>]*)?>$")
 
 
-def parse(text: str) -> dict[str, str] | None:
-    """`7d <@U123|bob>` → {"period": "7d", "only_user": "U123"}; None if not understood."""
-    parsed = {"period": DEFAULT_PERIOD}
+def parse(text: str) -> dict[str, Any] | None:
+    """`7d <@U123|bob> share` → {"period": "7d", "only_user": "U123", "share": True}; None if
+    not understood."""
+    parsed: dict[str, Any] = {"period": DEFAULT_PERIOD}
     for word in text.split():
         if word in PERIODS:  # today, 7d, 30d
             parsed["period"] = word
+        elif word == SHARE:
+            parsed["share"] = True
         elif match := _USER.match(word):
             parsed["only_user"] = match.group(1)
         elif match := _CHANNEL.match(word):
@@ -37,17 +49,27 @@ def parse(text: str) -> dict[str, str] | None:
     return parsed
 
 
-def register(app: App, deps: BotDeps) -> None:
-    allowed = {u.strip() for u in deps.settings.cost_report_users.split(",") if u.strip()}
+def refusal(settings: Settings, user: str, parsed: dict[str, Any] | None) -> str | None:
+    """What to tell a person who may not have this report; None when the worker may build
+    it (for a user group's member, once it has checked the membership)."""
+    admins = split_names(settings.cost_report_admins)
+    listed = user in admins or user in split_names(settings.cost_report_users)
+    if not listed and not settings.cost_report_usergroup.strip():
+        return messages.COST_NOT_ALLOWED
+    if parsed is None:
+        return messages.COST_USAGE
+    if parsed.get("only_user", user) != user and user not in admins:
+        return messages.COST_OTHERS_NOT_ALLOWED
+    return None
 
+
+def register(app: App, deps: BotDeps) -> None:
     @app.command("/llm-cost")
     def handle_llm_cost(ack: Ack, command: dict[str, Any]) -> None:
-        if allowed and command["user_id"] not in allowed:
-            ack(text=messages.COST_NOT_ALLOWED)
-            return
         parsed = parse(command.get("text") or "")
-        if parsed is None:
-            ack(text=messages.COST_USAGE)
+        refused = refusal(deps.settings, command["user_id"], parsed)
+        if refused is not None or parsed is None:
+            ack(text=refused or messages.COST_USAGE)
             return
         job = CostReportJob(
             request_id=f"cost-{command['trigger_id']}",

@@ -10,13 +10,17 @@ from slack_bolt import App, BoltContext
 from bot.deps import BotDeps
 from bot.listeners.events.submit import submit
 
+# Edits, deletions, joins and the like are not questions; `bot_message` is, from an allowed
+# bot (`submit` decides who may ask).
+_ANSWERED_SUBTYPES = (None, "bot_message")
+
 
 def register(app: App, deps: BotDeps) -> None:
     @app.event("message")
     def handle_message(body: dict[str, Any], context: BoltContext) -> None:
         event = body["event"]
-        if event.get("subtype") or event.get("bot_id") or "user" not in event:
-            return  # edits, deletions, joins, and bots (ourselves included)
+        if event.get("subtype") not in _ANSWERED_SUBTYPES:
+            return
         bot_user_id = context.bot_user_id or ""
         if event.get("channel_type") == "im":
             submit(deps, "dm", body, bot_user_id)
