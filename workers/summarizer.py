@@ -39,6 +39,8 @@ from prompts import PromptTemplate
 MIN_CONTEXT_TOKENS = 8_192
 # The window cache's entry for a whole document's final summary.
 FINAL_STEP = "final"
+# Room a reduce's prompt needs besides its notes: the issue's header and each part's tags.
+REDUCE_ROOM_TOKENS = 200
 
 
 @dataclass(frozen=True)
@@ -225,13 +227,19 @@ def plan_for(
     overlap: float,
     concurrency: int,
     fan_in: int,
+    max_input_tokens: int | None = None,
 ) -> WindowPlan:
     """Windows as large as WINDOW_TOKENS allows, and small enough that a map call — its
-    instruction, the window and its answer — fits the smallest model a tier may run."""
+    instruction, the window and its answer — fits the smallest model a tier may run, and
+    that the engine sends a window whole: its compaction cuts a message longer than
+    `max_input_tokens` (keeping head, tail and error lines), which would drop entries — a
+    reversal among them — from the middle of a window."""
     mapper = prompts["summarize_map"]
     reserved = estimate_prompt_tokens(
         LLMRequest("summarize_map", (Message("user", mapper.user(window="")),), mapper.system())
     )
+    if max_input_tokens is not None:
+        window_tokens = min(window_tokens, max_input_tokens - REDUCE_ROOM_TOKENS)
     return WindowPlan.for_model(
         MIN_CONTEXT_TOKENS,
         max_window_tokens=window_tokens,

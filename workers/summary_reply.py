@@ -39,11 +39,19 @@ def summarizer_for(rt: Runtime) -> Summarizer:
         overlap=settings.window_overlap,
         concurrency=settings.window_concurrency,
         fan_in=settings.window_reduce_fan_in,
+        max_input_tokens=_compaction_budget(rt),
     )
     cache_ = WindowCache(rt.cache_redis, ttl_s=settings.window_cache_ttl_s, version=_version(rt))
     return Summarizer(
         rt.engine, rt.prompts, plan, cache_, windowing="windowing" in settings.lever_set
     )
+
+
+def _compaction_budget(rt: Runtime) -> int | None:
+    """The longest message the engine's compaction passes whole (None: it is off)."""
+    if "compaction" not in rt.engine.levers:
+        return None
+    return rt.engine.shape_policy.question_tokens
 
 
 def _version(rt: Runtime) -> str:
