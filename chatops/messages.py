@@ -120,6 +120,19 @@ ROOT_FULL_QUOTE_CHARS = 3_500
 # ASK_ROOT_QUOTE=none: the question is only in the answer's context, never quoted.
 ROOT_MESSAGE_UNQUOTED = "<@{user}> asked a question."
 FOOTER = "_{model} · {input_tokens:,} in / {output_tokens:,} out tokens · {cost}_"
+# An answer no model wrote for this request; matches FOOTER's shape (tokens, then cost).
+CACHED_FOOTER = (
+    "_{model} · {how} {when} · 0 in / 0 out tokens · $0.00, saved {saved}"
+    " · add `--fresh` to ask anew_"
+)
+CACHED_EXACT = "the same question's answer from"
+CACHED_SEMANTIC = "the answer to the same question, asked differently, at"
+CACHED_FLIGHT = "answered together with the identical question asked at"
+# `--explain`: why the request went to its tier.
+EXPLAIN = (
+    "_Routed to the {tier} tier: {reason}. Signals: {signals}."
+    " Prompt {before:,} → {after:,} tokens after compaction._"
+)
 COST_SELF_HOSTED = "EC2 instance hours"
 COST_UNPRICED = "unpriced"
 # A footer's note when the tier's first route was skipped: `ec2 starting`, `ec2 stopped`, …
@@ -253,6 +266,11 @@ def usd(micro_usd: int) -> str:
 
 
 __all__ = [
+    "CACHED_EXACT",
+    "CACHED_FLIGHT",
+    "CACHED_FOOTER",
+    "CACHED_SEMANTIC",
+    "EXPLAIN",
     "API_BAD_JSON",
     "API_BODY_TOO_LARGE",
     "API_BUDGET",
