@@ -125,6 +125,15 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     metrics_port: Annotated[int, Field(gt=0, lt=65536)] | None = None
     max_request_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
+    # Token budgets of compaction: a question (a longer paste keeps its head, tail and error
+    # lines), each earlier turn of a thread, and the thread as a whole.
+    compact_question_tokens: Annotated[int, Field(gt=0)] = 3_000
+    compact_turn_tokens: Annotated[int, Field(gt=0)] = 1_500
+    thread_budget_tokens: Annotated[int, Field(gt=0)] = 6_000
+    # The least capable tier per channel, e.g. "C0PAYMENTS=large, C0SRE=medium".
+    channel_min_tiers: str = ""
+    # Whether `--model` may name a model outside the configured tiers.
+    allow_any_model: bool = False
     # How long a thread's history read from Slack is reused (`conversations.replies` is
     # rate-limited hard for some apps).
     thread_cache_ttl_s: Annotated[int, Field(gt=0)] = 600
@@ -302,6 +311,12 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("channel_min_tiers")
+    @classmethod
+    def _check_channel_floors(cls, value: str) -> str:
+        _channel_floors(value)
+        return value
+
     @field_validator("levers")
     @classmethod
     def _check_levers(cls, value: str) -> str:
@@ -325,6 +340,11 @@ class Settings(BaseSettings):
     def tiers(self) -> dict[str, tuple[Route, ...]]:
         specs = {"small": self.tier_small, "medium": self.tier_medium, "large": self.tier_large}
         return {name: parse_routes(spec) for name, spec in specs.items()}
+
+    @property
+    def channel_floors(self) -> dict[str, str]:
+        """`CHANNEL_MIN_TIERS` as channel id → tier."""
+        return _channel_floors(self.channel_min_tiers)
 
     @property
     def lever_set(self) -> frozenset[str]:
@@ -354,6 +374,19 @@ class Settings(BaseSettings):
                 self.ec2_llm_base_url,
             )
         )
+
+
+def _channel_floors(spec: str) -> dict[str, str]:
+    floors = {}
+    for entry in (part.strip() for part in spec.split(",") if part.strip()):
+        channel, sep, tier = (piece.strip() for piece in entry.partition("="))
+        if not sep or not channel or tier not in TIER_NAMES:
+            raise ValueError(
+                f"expected channel=tier[, channel=tier…] with tier one of "
+                f"{', '.join(TIER_NAMES)} (got {entry!r})"
+            )
+        floors[channel] = tier
+    return floors
 
 
 def load_settings(**overrides: object) -> Settings:

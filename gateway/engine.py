@@ -1,42 +1,49 @@
-"""The cost engine around the gateway: levers → budget reservation → model call → pricing →
-ledger row → budget settlement.
+"""The cost engine: everything between a request and a model, each lever a step.
 
-Accounting cannot be skipped. A call is opened in the call journal (`gateway.call_journal`)
-before the model runs and closed however the call ends — a finished answer, a cut stream, an
-exception raised by the caller's own `on_delta` (a Slack error), a job timeout, a cancellation:
-the row is written (usage estimated, and marked so, where the provider's count was lost) and
-the reservation settled, exactly once. A call that produced no token cost nothing and writes no
-row; its reservation is refunded. When Redis refuses the close, it is retried, then kept and
-retried by `flush_pending`; a worker killed mid-call leaves its call open, and any worker's
-`close_abandoned` closes it once its lease has lapsed.
+    shape (compaction, thread trim) → route (router, overrides, channel floor, escalation)
+    → caches (exact, then semantic; single-flight) → budget reservation (may downgrade)
+    → prompt-cache points → backend stream (failover) → ledger row + settlement
+
+A step whose lever is off is skipped: `LEVERS=none` is the naive way — the strongest tier, the
+whole context, no cache, no prompt caching. Accounting is `gateway.accounting`'s: whatever ends
+a call, one row and one settlement; a request answered without a model call (a cache hit, a
+follower of an identical request in flight, a message that needed no model) is a zero-cost row
+with what the naive way would have spent, so every saved dollar is traceable to its lever.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from typing import cast, get_args
+from dataclasses import dataclass, field, replace
 
-import redis
-
+from gateway.accounting import NO_CALL_NAIVE_OUTPUT_TOKENS, Accountant, RowFacts
 from gateway.budgets import BUDGET_DOWNGRADE_REASON, Budgets, Reservation
+from gateway.caching import AnswerCache
+from gateway.calibration import TokenCalibration
 from gateway.call_journal import CallJournal, OpenCall
-from gateway.errors import RetryableError, StreamInterruptedError
+from gateway.errors import LeaderLostError, StreamInterruptedError
 from gateway.gateway import Gateway
-from gateway.ledger import Ledger, LedgerRecord, Source
-from gateway.pricing import EC2_BACKEND, PriceCatalog
-from gateway.tokens import CHARS_PER_TOKEN, estimate_prompt_tokens, estimate_usage
+from gateway.ledger import Ledger, LedgerRecord
+from gateway.pricing import PriceCatalog
+from gateway.prompt_cache import with_cache_points
+from gateway.response_cache import CachedAnswer
+from gateway.router import TIERS, Decision, RouteInput, route
+from gateway.shaping import Shaped, ShapePolicy, shape
+from gateway.single_flight import Follower, Hit, Leader
+from gateway.tokens import estimate_prompt_tokens, estimate_tokens, estimate_usage
 from gateway.types import CallProgress, Completion, LLMRequest, Route, Usage
 
 log = logging.getLogger(__name__)
 
-TIER_ORDER = ("small", "medium", "large")  # cheapest first
+TIER_ORDER = TIERS  # cheapest first
 # How often a running call tells the journal it is alive (and how much it has streamed).
 PROGRESS_INTERVAL_S = 1.0
-CLOSE_ATTEMPTS = 3
+# Followers whose leader failed look again this many times before calling on their own.
+FOLLOW_ATTEMPTS = 2
+# Where a request that needed no model "ran", in its ledger row.
+NO_MODEL = Route("none", "none")
 
 
 @dataclass(frozen=True)
@@ -46,15 +53,24 @@ class Metered:
     record: LedgerRecord
     # The budget that made the engine downgrade the tier, if one did.
     limited_by: str = ""
+    decision: Decision | None = None
+    # How a cache answered (`exact`, `semantic`, `flight`), when no model ran for this request.
+    cache_kind: str = ""
+    cached: CachedAnswer | None = None
+    route_note: str = ""
+    compacted: tuple[int, int] = field(default=(0, 0))  # prompt tokens before, after
+
+    @property
+    def saved_micro_usd(self) -> int:
+        return (self.record.baseline_micro_usd or 0) - (self.record.cost_micro_usd or 0)
 
 
 @dataclass(frozen=True)
-class _Close:
-    """Everything needed to close one call; kept and retried when Redis refuses it."""
-
-    call: OpenCall
-    record: LedgerRecord | None
-    budget_micro_usd: int
+class _Plan:
+    request: LLMRequest
+    decision: Decision
+    shaped: Shaped
+    explicit: Route | None  # the person's `--model`, when it names a configured route
 
 
 class CostEngine:
@@ -68,62 +84,238 @@ class CostEngine:
         levers: frozenset[str],
         budgets: Budgets | None = None,
         unpriced_call_micro_usd: int = 0,
+        shape_policy: ShapePolicy | None = None,
+        answers: AnswerCache | None = None,
+        calibration: TokenCalibration | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.gateway = gateway
         self.catalog = catalog
-        self.ledger = ledger
-        self.journal = journal
         self.levers = levers
         self.budgets = budgets
-        # What a call on a model with no per-token price counts against budgets.
-        self.unpriced_call_micro_usd = unpriced_call_micro_usd
+        self.shape_policy = shape_policy or ShapePolicy()
+        self.answers = answers if "response_cache" in levers else None
+        self.calibration = calibration
         self._clock = clock
-        self._sleep = sleep
-        self._pending: list[_Close] = []
         self.strongest = gateway.routes(TIER_ORDER[-1])[0]
+        self.accounts = Accountant(
+            catalog,
+            ledger,
+            journal,
+            self.strongest,
+            budgets=budgets,
+            unpriced_call_micro_usd=unpriced_call_micro_usd,
+            clock=clock,
+            sleep=sleep,
+        )
 
-    def complete(self, request: LLMRequest, on_delta: Callable[[str], None]) -> Metered:
-        request, reason = self._apply_levers(request)
+    @property
+    def ledger(self) -> Ledger:
+        return self.accounts.ledger
+
+    @property
+    def journal(self) -> CallJournal:
+        return self.accounts.journal
+
+    def flush_pending(self) -> int:
+        return self.accounts.flush_pending()
+
+    def close_abandoned(self) -> int:
+        return self.accounts.close_abandoned()
+
+    # -- the request's way through ----------------------------------------------------------
+
+    def complete(
+        self,
+        request: LLMRequest,
+        on_delta: Callable[[str], None],
+        on_restart: Callable[[], None] | None = None,
+    ) -> Metered:
+        """Answer `request`, streaming its text to `on_delta`. `on_restart` is called when
+        text already shown belongs to an answer that will not finish (a followed request
+        whose leader died) and the answer starts over."""
+        plan = self._plan(request)
+        for _ in range(FOLLOW_ATTEMPTS + 1):
+            outcome = self._lookup(plan)
+            if isinstance(outcome, Hit):
+                return self._served(plan, outcome.answer, outcome.source, on_delta)
+            if isinstance(outcome, Follower):
+                try:
+                    for delta in outcome.deltas():
+                        on_delta(delta)
+                except LeaderLostError:
+                    if on_restart is not None:
+                        on_restart()
+                    continue
+                assert outcome.answer is not None
+                return self._served(plan, outcome.answer, "flight", None)
+            return self._call(plan, outcome, on_delta)
+        return self._call(plan, None, on_delta)
+
+    def record_no_call(self, request: LLMRequest, reason: str) -> LedgerRecord:
+        """A message that needed no model (thanks, ok, an emoji, nothing at all): a zero-cost
+        row with what the naive way — the strongest model answering it — would have spent."""
+        facts = RowFacts(
+            tier_reason=reason,
+            naive_prompt_tokens=estimate_prompt_tokens(request),
+            compacted_prompt_tokens=0,
+        )
+        row = self.accounts.free_row(
+            replace(request, tier=NO_MODEL.model),
+            facts,
+            NO_MODEL,
+            NO_CALL_NAIVE_OUTPUT_TOKENS,
+            no_call=True,
+        )
+        self.accounts.record_free(row)
+        return row
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _plan(self, request: LLMRequest) -> _Plan:
+        if "compaction" in self.levers:
+            shaped = shape(request, self.shape_policy)
+        else:
+            tokens = estimate_prompt_tokens(request)
+            shaped = Shaped(request, tokens, tokens)
+        request = shaped.request
+        decision = self._route(request)
+        explicit = self._explicit_route(decision.model)
+        return _Plan(replace(request, tier=decision.tier), decision, shaped, explicit)
+
+    def _route(self, request: LLMRequest) -> Decision:
+        if "right_sizing" not in self.levers:
+            return Decision(TIER_ORDER[-1], "levers off: strongest tier")
+        question = next((m.text for m in reversed(request.messages) if m.role == "user"), "")
+        first = request.messages[0].text if len(request.messages) > 1 else ""
+        return route(
+            RouteInput(
+                task=request.task,
+                question=question,
+                task_tier=request.tier if request.tier in TIERS else TIERS[1],
+                prior_turns=len(request.messages) - 1,
+                thread_root=first,
+                channel_min_tier=request.channel_min_tier or None,
+                override_tier=request.override_tier or None,
+                override_model=request.override_model or None,
+                escalated_tier=request.escalated_tier or None,
+                unavailable=frozenset(),
+            )
+        )
+
+    def _explicit_route(self, model: str | None) -> Route | None:
+        if model is None:
+            return None
+        for routes in self.gateway.tiers.values():
+            for candidate in routes:
+                if candidate.model == model:
+                    return candidate
+        return Route(self.strongest.backend, model)
+
+    def _lookup(self, plan: _Plan) -> Hit | Follower | Leader | None:
+        if self.answers is None or plan.explicit is not None:
+            return None
+        primary = self.gateway.routes(plan.request.tier)[0]
+        return self.answers.lookup(plan.request, primary)
+
+    def _served(
+        self,
+        plan: _Plan,
+        answer: CachedAnswer,
+        kind: str,
+        on_delta: Callable[[str], None] | None,
+    ) -> Metered:
+        if on_delta is not None:
+            on_delta(answer.text)
+        facts = RowFacts(
+            tier_reason=plan.decision.reason,
+            naive_prompt_tokens=plan.shaped.tokens_before,
+            compacted_prompt_tokens=plan.shaped.tokens_after,
+            cache_kind=kind,
+        )
+        output_tokens = answer.usage.output_tokens or estimate_tokens(answer.text)
+        row = self.accounts.free_row(plan.request, facts, answer.route, output_tokens)
+        self.accounts.record_free(row)
+        completion = Completion(
+            text=answer.text,
+            usage=Usage(0, 0, model=answer.route.model, stop_reason="end_turn"),
+            route=answer.route,
+            ttft_ms=0.0,
+            duration_ms=0.0,
+        )
+        return Metered(
+            completion,
+            0,
+            row,
+            decision=plan.decision,
+            cache_kind=kind,
+            cached=answer,
+            compacted=(plan.shaped.tokens_before, plan.shaped.tokens_after),
+        )
+
+    def _call(self, plan: _Plan, leader: Leader | None, on_delta: Callable[[str], None]) -> Metered:
+        request, reason = plan.request, plan.decision.reason
         reservation, request, reason, limited_by = self._reserve(request, reason)
-        call = self._open(request, reason, reservation)
+        if leader is not None and limited_by:
+            leader.fail()  # a downgraded answer must not be served for the tier's key
+            leader = None
+        route = plan.explicit or self.gateway.routes(request.tier)[0]
+        if "prompt_caching" in self.levers:
+            request = with_cache_points(request, route.model, self._estimator(route.model))
+        else:
+            request = replace(request, cache_system=False, cache_points=())
+        facts = RowFacts(
+            tier_reason=reason,
+            naive_prompt_tokens=plan.shaped.tokens_before,
+            compacted_prompt_tokens=plan.shaped.tokens_after,
+        )
+        call = self.accounts.open(request, self.accounts.row(request, facts), reservation)
         progress = CallProgress()
-        forward = self._reporting(call.call_id, on_delta, progress)
+        forward = self._reporting(call.call_id, on_delta, progress, leader)
+        routes = (plan.explicit,) if plan.explicit else None
         try:
-            completion = self.gateway.complete(request, forward, progress)
+            completion = self.gateway.complete(request, forward, progress, routes=routes)
         except StreamInterruptedError as exc:
-            # The tokens were generated and billed: account for them, then report the cut.
-            self._close(call, exc.route, exc.usage)
+            self._close_cut(call, request, exc.route, exc.usage)
+            _fail(leader)
             raise
         except BaseException:
             if progress.route is not None and progress.parts:
                 usage = estimate_usage(request, progress.text, progress.route.model)
-                self._close(call, progress.route, usage)
+                self._close_cut(call, request, progress.route, usage)
             else:
-                self._close(call, None, None)
+                self.accounts.close(call, None, None)
+            _fail(leader)
             raise
-        record = self._close(
-            call,
+        note = ", ".join(f"{f.route}: {f.reason}" for f in completion.failovers)
+        record = self.accounts.finished(
+            call.row,
+            request,
             completion.route,
             completion.usage,
-            ttft_ms=completion.ttft_ms,
-            total_ms=completion.duration_ms,
+            ttft_ms=round(completion.ttft_ms),
+            total_ms=round(completion.duration_ms),
             failovers=len(completion.failovers),
+            route_note=note,
         )
-        assert record is not None
-        return Metered(completion, record.cost_micro_usd, record, limited_by)
+        self.accounts.close(call, record, completion.route)
+        self._learn(request, completion)
+        if leader is not None:
+            _finish(leader, completion, record.cost_micro_usd)
+        return Metered(
+            completion,
+            record.cost_micro_usd,
+            record,
+            limited_by,
+            decision=plan.decision,
+            route_note=note,
+            compacted=(plan.shaped.tokens_before, plan.shaped.tokens_after),
+        )
 
-    # -- before the call -------------------------------------------------------------------
-
-    def _apply_levers(self, request: LLMRequest) -> tuple[LLMRequest, str]:
-        if "right_sizing" in self.levers:
-            reason = "task default"
-        else:
-            request, reason = replace(request, tier=TIER_ORDER[-1]), "levers off: strongest tier"
-        if "prompt_caching" not in self.levers:
-            request = replace(request, cache_system=False, stable_messages=0)
-        return request, reason
+    def _close_cut(self, call: OpenCall, request: LLMRequest, route: Route, usage: Usage) -> None:
+        record = self.accounts.finished(call.row, request, route, usage)
+        self.accounts.close(call, record, route)
 
     def _reserve(
         self, request: LLMRequest, reason: str
@@ -148,46 +340,20 @@ class CostEngine:
         its routes (a fallback may run instead of the first): what to reserve."""
         usage = Usage(estimate_prompt_tokens(request), request.max_output_tokens)
         return {
-            tier: max(self._budget_cost(route, usage) for route in routes)
+            tier: max(self.accounts.budget_cost(r, usage) for r in routes)
             for tier, routes in self.gateway.tiers.items()
             if routes
         }
 
-    def _budget_cost(self, route: Route, usage: Usage) -> int:
-        """What a call counts against budgets: its price; nothing on the EC2 instance, whose
-        hours are paid whether or not it answers; a configured amount when unpriced."""
-        if route.backend == EC2_BACKEND:
-            return 0
-        cost = self._price(route, usage)
-        return self.unpriced_call_micro_usd if cost is None else cost
-
-    def _open(self, request: LLMRequest, reason: str, reservation: Reservation | None) -> OpenCall:
-        call = OpenCall(
-            call_id=uuid.uuid4().hex,
-            row=self._row(request, reason),
-            reservation=reservation,
-            prompt_tokens=estimate_prompt_tokens(request),
-        )
-        try:
-            self.journal.open(call)
-        except redis.RedisError as exc:
-            if reservation is not None and self.budgets is not None:
-                self._best_effort_refund(reservation)
-            raise RetryableError(f"cannot open the call in the journal: {exc}") from exc
-        return call
-
-    def _best_effort_refund(self, reservation: Reservation) -> None:
-        try:
-            assert self.budgets is not None
-            self.budgets.settle(reservation, 0)
-        except redis.RedisError:
-            log.warning("refund_failed amount_micro_usd=%d", reservation.amount_micro_usd)
-
     def _reporting(
-        self, call_id: str, on_delta: Callable[[str], None], progress: CallProgress
+        self,
+        call_id: str,
+        on_delta: Callable[[str], None],
+        progress: CallProgress,
+        leader: Leader | None,
     ) -> Callable[[str], None]:
-        """`on_delta`, then a journal update: at the first token (which route answers), then
-        at most every PROGRESS_INTERVAL_S. The person's text goes first."""
+        """`on_delta`, then the followers, then a journal update: at the first token (which
+        route answers), then at most every PROGRESS_INTERVAL_S. The person's text goes first."""
         streamed = 0
         reported_at: float | None = None
 
@@ -195,159 +361,40 @@ class CostEngine:
             nonlocal streamed, reported_at
             streamed += len(delta)
             on_delta(delta)
+            if leader is not None:
+                leader.publish(delta)
             now = self._clock()
             if reported_at is not None and now - reported_at < PROGRESS_INTERVAL_S:
                 return
-            route = progress.route if reported_at is None else None
+            first = reported_at is None
             reported_at = now
-            try:
-                self.journal.progress(call_id, streamed, route)
-            except redis.RedisError:
-                log.debug("progress_not_saved call_id=%s", call_id)
+            self.accounts.progress(call_id, streamed, progress.route if first else None)
 
         return forward
 
-    # -- after the call --------------------------------------------------------------------
+    def _estimator(self, model: str) -> Callable[[str], int]:
+        if self.calibration is None:
+            return estimate_tokens
+        calibration = self.calibration
+        return lambda text: calibration.estimate(model, text)
 
-    def _row(self, request: LLMRequest, reason: str) -> LedgerRecord:
-        """The call's ledger row before it runs: who, what, why; usage and cost come at close."""
-        return LedgerRecord(
-            request_id=request.request_id,
-            at=self._clock(),
-            source=_source(request.source),
-            user=request.user,
-            channel=request.channel,
-            workspace=request.workspace,
-            task=request.task,
-            backend="",
-            model="",
-            tier=request.tier,
-            tier_reason=reason,
-            input_tokens=0,
-            output_tokens=0,
-            cache_read_tokens=0,
-            cache_write_tokens=0,
-            cost_micro_usd=None,
-            baseline_micro_usd=None,
-            baseline_model=self.strongest.model,
-            ttft_ms=0,
-            total_ms=0,
-        )
-
-    def _finished_row(
-        self,
-        call: OpenCall,
-        route: Route,
-        usage: Usage,
-        *,
-        ttft_ms: float = 0.0,
-        total_ms: float = 0.0,
-        failovers: int = 0,
-    ) -> LedgerRecord:
-        baseline = self._price(self.strongest, Usage(usage.total_input_tokens, usage.output_tokens))
-        return replace(
-            call.row,
-            at=self._clock(),
-            call_id=call.call_id,
-            backend=route.backend,
-            model=usage.model or route.model,
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cache_read_tokens=usage.cache_read_tokens,
-            cache_write_tokens=usage.cache_write_tokens,
-            cost_micro_usd=self._price(route, usage),
-            baseline_micro_usd=baseline,
-            ttft_ms=round(ttft_ms),
-            total_ms=round(total_ms),
-            estimated_usage=usage.estimated,
-            failovers=failovers,
-            stop_reason=usage.stop_reason,
-        )
-
-    def _close(
-        self,
-        call: OpenCall,
-        route: Route | None,
-        usage: Usage | None,
-        **timings: float,
-    ) -> LedgerRecord | None:
-        """Write the row (if the call produced anything) and settle, once; never raises for
-        Redis: a close Redis refuses is kept for `flush_pending`."""
-        if route is None or usage is None:
-            close = _Close(call, None, 0)
-        else:
-            record = self._finished_row(call, route, usage, **timings)  # type: ignore[arg-type]
-            close = _Close(call, record, self._budget_cost(route, usage))
-        for attempt in range(CLOSE_ATTEMPTS):
-            try:
-                self._commit(close)
-                return close.record
-            except redis.WatchError:
-                continue
-            except redis.RedisError as exc:
-                log.warning("close_failed call_id=%s attempt=%d: %s", call.call_id, attempt, exc)
-                self._sleep(0.05 * 4**attempt)
-        log.warning("close_pending call_id=%s row=%s", call.call_id, _json(close.record))
-        self._pending.append(close)
-        return close.record
-
-    def _commit(self, close: _Close) -> None:
-        with self.journal.closing(close.call.call_id) as pipe:
-            if pipe is None:
-                log.info("already_closed call_id=%s", close.call.call_id)
-                return
-            if close.record is not None:
-                self.ledger.record(close.record, pipe)
-            if close.call.reservation is not None and self.budgets is not None:
-                self.budgets.settle(close.call.reservation, close.budget_micro_usd, pipe)
-
-    def flush_pending(self) -> int:
-        """Retry closes Redis refused earlier; returns how many are still pending."""
-        still: list[_Close] = []
-        for close in self._pending:
-            try:
-                self._commit(close)
-            except redis.RedisError:
-                still.append(close)
-        self._pending = still
-        return len(still)
-
-    def close_abandoned(self) -> int:
-        """Close calls whose worker died: usage estimated from what had streamed. Safe to run
-        from every worker at once."""
-        closed = 0
-        for call in self.journal.abandoned():
-            row = call.row
-            if not row.model:
-                # Died before the gateway reported a route: nothing to bill, only refund.
-                self._close(call, None, None)
-                continue
-            usage = Usage(
-                input_tokens=call.prompt_tokens,
-                output_tokens=-(-call.output_chars // CHARS_PER_TOKEN),
-                model=row.model,
-                estimated=True,
+    def _learn(self, request: LLMRequest, completion: Completion) -> None:
+        if self.calibration is not None and not completion.usage.estimated:
+            self.calibration.observe(
+                completion.usage.model or completion.route.model,
+                estimate_prompt_tokens(request),
+                completion.usage.total_input_tokens,
             )
-            if usage.output_tokens == 0:
-                self._close(call, None, None)
-            else:
-                self._close(call, Route(row.backend, row.model), usage)
-            closed += 1
-        return closed
-
-    def _price(self, route: Route, usage: Usage) -> int | None:
-        if route.backend == EC2_BACKEND:
-            return None
-        return self.catalog.cost_micro_usd(replace(usage, model=usage.model or route.model))
 
 
-def _json(record: LedgerRecord | None) -> str:
-    return record.to_json() if record is not None else "-"
+def _fail(leader: Leader | None) -> None:
+    if leader is not None:
+        leader.fail()
 
 
-def _source(name: str) -> Source:
-    """The ledger's name for where a request came from; anything else counts as the CLI."""
-    return cast(Source, name) if name in get_args(Source) else "cli"
+def _finish(leader: Leader, completion: Completion, cost_micro_usd: int | None) -> None:
+    with leader:
+        leader.finish(completion, cost_micro_usd=cost_micro_usd)
 
 
-__all__ = ["TIER_ORDER", "CostEngine", "Metered"]
+__all__ = ["NO_MODEL", "TIER_ORDER", "CostEngine", "Metered"]

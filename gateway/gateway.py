@@ -83,10 +83,12 @@ class Gateway:
         request: LLMRequest,
         on_delta: Callable[[str], None] = _ignore,
         progress: CallProgress | None = None,
+        routes: Sequence[Route] | None = None,
     ) -> Completion:
+        """`routes`, when given, replaces the tier's (a person's `--model`)."""
         progress = progress if progress is not None else CallProgress()
         failovers: list[Failover] = []
-        for route in self.routes(request.tier):
+        for route in routes or self.routes(request.tier):
             skip = self._availability(route) if self._availability is not None else None
             if skip is not None:
                 log.info(

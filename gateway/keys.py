@@ -77,6 +77,17 @@ def usergroup_members(group: str) -> str:
     return key("usergroup", group)
 
 
+def channel_kind(channel: str) -> str:
+    """Whether a channel is public or private, as Slack said (cache Redis)."""
+    return key("chankind", channel)
+
+
+def escalation(channel: str, thread_ts: str) -> str:
+    """The tier a thread's next answer must at least use: its last answer was cut at max
+    tokens or marked not helpful (queue Redis)."""
+    return key("escalate", channel, thread_ts)
+
+
 def thread_context(channel: str, thread_ts: str) -> str:
     """A briefly cached `conversations.replies` result (cache Redis)."""
     return key("thread", channel, thread_ts)
@@ -244,6 +255,7 @@ __all__ = [
     "batch_pending",
     "batch_scheduled",
     "budget_spent",
+    "channel_kind",
     "channel_postable",
     "dedupe",
     "digest_schedules",
@@ -256,6 +268,7 @@ __all__ = [
     "ec2_last_sent",
     "ec2_served",
     "ec2_wake",
+    "escalation",
     "flight_lock",
     "flight_stream",
     "jira_new_comments",

@@ -84,6 +84,18 @@ class LedgerRecord:
     batch_rerun: bool = False
     single_input_tokens: int = 0
     single_output_tokens: int = 0
+    # What the naive way would have sent as input for this call: the whole context,
+    # uncompacted (0 on rows from before compaction: the same as what was sent).
+    uncompacted_input_tokens: int = 0
+    # How a cache answered without a model call: `exact`, `semantic`, `flight` (a follower of
+    # an identical request in flight), `summary` (an unchanged issue's posted summary).
+    cache_kind: str = ""
+    # A message that needed no model at all (thanks, ok, +1, an emoji, a greeting).
+    no_call: bool = False
+    # Secrets the edge removed from the person's text before it went anywhere.
+    redactions: int = 0
+    # Why routes before the one that answered were passed over (`ec2 stopped`, `throttled`).
+    route_note: str = ""
 
     @property
     def total_input_tokens(self) -> int:

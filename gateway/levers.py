@@ -1,13 +1,22 @@
 """The cost levers that exist, and which of them are switched on.
 
-`LEVERS=none` runs the naive way — strongest tier, no prompt caching — which is how a replay
-measures the baseline instead of only computing it. A lever is listed here only once it is
-real; savings by lever (`gateway.savings`) reports the same names.
+`LEVERS=none` runs the naive way — every message answered by the strongest tier, the whole
+context uncompacted, no cache, no prompt caching, one call per request and per document — which
+is how a replay measures the baseline instead of only computing it. A lever is listed here
+only once it is real; savings by lever (`gateway.savings`) reports the same names.
 """
 
 from __future__ import annotations
 
-LEVER_NAMES = ("right_sizing", "prompt_caching", "batching")
+LEVER_NAMES = (
+    "no_call",
+    "response_cache",
+    "windowing",
+    "compaction",
+    "batching",
+    "right_sizing",
+    "prompt_caching",
+)
 
 
 def parse_levers(spec: str) -> frozenset[str]:

@@ -4,15 +4,21 @@ Each row carries what the call cost (`cost_micro_usd`) and what the naive way wo
 (`baseline_micro_usd`: strongest model, full uncompacted input, no caching). The difference is
 split by undoing nothing and applying the levers one after another, in `LEVERS` order:
 
-    baseline -> response cache -> compaction -> batching -> right-sizing -> prompt caching
-    = actual
+    baseline -> no call -> response cache -> windowing -> compaction -> batching
+             -> right-sizing -> prompt caching = actual
 
 Each lever's function gives the row's cost with it and every earlier lever applied; a lever's
 saving is the step down from the previous point. The points telescope from the stored baseline
 to the stored actual, so the parts sum exactly to baseline - actual for every row, whatever
 rounding happens in between. A lever's part can be negative (a prompt-cache write used once
-costs 25% more than not caching). Adding a lever (windowing) is one `Lever` entry at its place
-in the order; the last entry always ends at the billed cost.
+costs 25% more than not caching, and a windowed summary's map calls cost more than nothing).
+Adding a lever is one `Lever` entry at its place in the order; the last entry always ends at the
+billed cost.
+
+A windowed document's calls share one naive baseline — the whole document in one call on the
+strongest tier — carried by its final call (the reduce); the map calls have a baseline of 0
+(the naive way makes no such call). Windowing's saving over the job is that baseline less what
+the windowed calls would have cost, uncompacted, on the strongest tier.
 
 A row with no cost, no baseline, or a model the catalog cannot price is counted as unpriced,
 never as free: it adds to neither the baseline nor the actual total.
@@ -60,16 +66,31 @@ def _billed(rec: LedgerRecord, catalog: PriceCatalog) -> int | None:
 
 
 def _model_calls_only(after: CostAfter) -> CostAfter:
-    """A response-cache hit ran no model: once served from cache, no later lever moves it."""
+    """A cache hit or a message that needed no model ran none: once served, no later lever
+    moves it."""
 
     def cost_after(rec: LedgerRecord, catalog: PriceCatalog) -> int | None:
-        return rec.cost_micro_usd if rec.cache_hit else after(rec, catalog)
+        return rec.cost_micro_usd if rec.cache_hit or rec.no_call else after(rec, catalog)
 
     return cost_after
 
 
+def _after_no_call(rec: LedgerRecord, catalog: PriceCatalog) -> int | None:
+    return rec.cost_micro_usd if rec.no_call else rec.baseline_micro_usd
+
+
 def _after_response_cache(rec: LedgerRecord, catalog: PriceCatalog) -> int | None:
-    return rec.cost_micro_usd if rec.cache_hit else rec.baseline_micro_usd
+    return rec.cost_micro_usd if rec.cache_hit or rec.no_call else rec.baseline_micro_usd
+
+
+def _after_windowing(rec: LedgerRecord, catalog: PriceCatalog) -> int | None:
+    """A windowed call as the naive way would have priced it alone: its whole input,
+    uncompacted, on the strongest tier. Any other row: its baseline, unchanged."""
+    if not rec.windows:
+        return rec.baseline_micro_usd
+    return catalog.uncached_cost_micro_usd(
+        rec.baseline_model, rec.uncompacted_input_tokens, rec.output_tokens
+    )
 
 
 def _after_compaction(rec: LedgerRecord, catalog: PriceCatalog) -> int | None:
@@ -110,7 +131,9 @@ def _after_right_sizing(rec: LedgerRecord, catalog: PriceCatalog) -> int | None:
 
 
 LEVERS: tuple[Lever, ...] = (
+    Lever("no_call", _after_no_call),
     Lever("response_cache", _after_response_cache),
+    Lever("windowing", _model_calls_only(_after_windowing)),
     Lever("compaction", _model_calls_only(_after_compaction)),
     Lever("batching", _model_calls_only(_after_batching)),
     Lever("right_sizing", _model_calls_only(_after_right_sizing)),

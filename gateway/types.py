@@ -53,10 +53,11 @@ class LLMRequest:
     tier: str = "medium"
     max_output_tokens: int = 512
     temperature: float = 0.2
-    # Cache hints: the system text and the first `stable_messages` messages are a prefix that
-    # later requests repeat byte for byte, so a backend may mark it for prompt caching.
+    # Cache hints: the system text, and the prefixes ending after each message counted in
+    # `cache_points` (1 = after the first message), are repeated byte for byte by later
+    # requests, so a backend may mark them for prompt caching (at most 3 points).
     cache_system: bool = False
-    stable_messages: int = 0
+    cache_points: tuple[int, ...] = ()
     request_id: str = ""
     user: str = ""
     channel: str = ""
@@ -75,6 +76,14 @@ class LLMRequest:
     explain: bool = False
     # The least capable tier this channel accepts (channel policy); empty: none.
     channel_min_tier: str = ""
+    # At least this tier: the thread's last answer was cut short or marked not helpful.
+    escalated_tier: str = ""
+    # A windowed document's calls (`gateway.windowing`): how many windows the job has, and what
+    # the naive way — the whole document in one call — would have sent: None, this request is
+    # itself the naive call; 0, the naive way makes no such call (a map step); N, the whole
+    # document's input tokens (the final step, which carries the job's naive baseline).
+    windows: int = 0
+    naive_input_tokens: int | None = None
     # Secrets the edge removed from the text before anything else saw it (for the ledger).
     redactions: int = 0
 

@@ -30,23 +30,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.prompt_cache import MIN_CACHE_PREFIX_TOKENS, min_cache_prefix
 from gateway.tokens import estimate_tokens
 from sandbox import eventstream
 from sandbox.llm import ModelEmulator, Pace
 from sandbox.server import Exchange
 
 CACHE_TTL_S = 300.0
-
-# Minimum cacheable prefix per model family (FACTS.md); families absent here do not cache.
-MIN_CACHE_PREFIX_TOKENS = {
-    "claude-haiku-4-5": 4096,
-    "claude-sonnet-4-5": 1024,
-    "claude-sonnet-4": 1024,
-    "claude-3-5-haiku": 2048,
-    "nova-micro": 1536,
-    "nova-lite": 1536,
-    "nova-pro": 1024,
-}
 
 _ERROR_STATUS = {
     "ThrottlingException": 429,
@@ -62,13 +52,6 @@ _SETUP_FAULTS = {
     "access_denied": ("AccessDeniedException", "You don't have access to the model."),
     "not_found": ("ResourceNotFoundException", "The requested model was not found."),
 }
-
-
-def min_cache_prefix(model_id: str) -> int | None:
-    for family, minimum in MIN_CACHE_PREFIX_TOKENS.items():
-        if family in model_id:
-            return minimum
-    return None
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,14 @@
 """What both model emulators share: pacing, deterministic emulated text, token counting.
 
-The emulated answer is plainly marked as coming from the offline emulator. Its length follows
-the prompt and the output cap deterministically: `min(max_tokens, 48 + prompt_tokens // 2)`
-tokens, counted with `gateway.tokens.estimate_tokens` — the same rule the gateway uses to
-estimate usage after a cut stream. A prompt whose last user turn holds numbered items
-(`<item id="N">…</item>`, see `sandbox.packed_reply`) is answered as a JSON array, one answer
-per item; `reply_*` faults script a broken one.
+The emulated answer is plainly marked as coming from the offline emulator. Its length depends
+only on what the person asked — the words of the question's first line, which compaction keeps —
+never on the rest of the prompt: the same question gets an answer of the same length whether or
+not its pasted log was compacted or its thread trimmed, so a lever that shrinks the prompt does
+not also shrink the answer and overstate its saving. Lengths spread over 120–480 tokens,
+capped by `max_tokens`, counted with `gateway.tokens.estimate_tokens` — the same rule the
+gateway uses to estimate usage after a cut stream. A prompt whose last user turn holds
+numbered items (`<item id="N">…</item>`, see `sandbox.packed_reply`) is answered as a JSON
+array, one answer per item; `reply_*` faults script a broken one.
 
 Pacing: by default each stream sleeps on its own (`ttft_ms`, `tokens_per_s`). The GPU-like
 profile (`gpu_step_ms` > 0) instead runs decode steps one after another while any stream is
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -97,18 +101,33 @@ class Pace:
             time.sleep(estimate_tokens(delta) / self.tokens_per_s)
 
 
-def output_budget(prompt_tokens: int, max_tokens: int) -> int:
-    return max(1, min(max_tokens, 48 + prompt_tokens // 2))
+ANSWER_TOKENS_MIN, ANSWER_TOKENS_SPREAD = 120, 360
+_MARKUP = re.compile(r"<[^>]*>|&\w+;|[@#]\S+")
+
+
+def asked(question: str) -> str:
+    """What the person asked, as compaction leaves it: the words of the question's first
+    line, without Slack markup, mentions or entities (which compaction rewrites)."""
+    first = next((line for line in question.splitlines() if line.strip()), "")
+    return " ".join(re.findall(r"[a-z]+", _MARKUP.sub(" ", first.lower())))[:80]
+
+
+def output_budget(question: str, max_tokens: int) -> int:
+    """The answer's length in tokens: a spread set by what was asked, capped by max_tokens."""
+    digest = hashlib.sha256(asked(question).encode()).digest()
+    spread = int.from_bytes(digest[:4], "big") % (ANSWER_TOKENS_SPREAD + 1)
+    return max(1, min(max_tokens, ANSWER_TOKENS_MIN + spread))
 
 
 def emulated_deltas(model: str, prompt: str, question: str, max_tokens: int) -> list[str]:
     """The emulated answer as stream deltas (one word each), deterministic for its inputs.
 
-    `prompt` is the whole request text (it sets the length and seeds the words); `question`
-    is the last user turn, echoed so a person sees which request was answered.
+    `question` is the last user turn: it sets the length and seeds the words, and is echoed so
+    a person sees which request was answered; `prompt` (the whole request text) is accepted
+    for the emulators' one signature but changes nothing.
     """
-    target = output_budget(estimate_tokens(prompt), max_tokens)
-    rng = random.Random(hashlib.sha256(f"{model}\0{prompt}".encode()).digest())
+    target = output_budget(question, max_tokens)
+    rng = random.Random(hashlib.sha256(f"{model}\0{asked(question)}".encode()).digest())
     echo = " ".join(question.split())
     echo = echo if len(echo) <= 80 else echo[:79] + "…"
     words = f"[offline emulator · {model}] You asked: “{echo}”. This is emulated text.".split()
@@ -241,4 +260,4 @@ class ModelEmulator(EmulatorServer):
                 yield delta
 
 
-__all__ = ["DecodeClock", "ModelEmulator", "Pace", "emulated_deltas", "output_budget"]
+__all__ = ["DecodeClock", "ModelEmulator", "Pace", "asked", "emulated_deltas", "output_budget"]

@@ -54,16 +54,19 @@ MANIFEST_SCOPES = frozenset(
     {
         "app_mentions:read",
         "channels:history",
+        "channels:read",
         "chat:write",
         "chat:write.public",
         "commands",
         "files:read",
         "files:write",
         "groups:history",
+        "groups:read",
         "im:history",
         "im:read",
         "im:write",
         "mpim:history",
+        "mpim:read",
         "reactions:write",
         "usergroups:read",
         "users:read",
@@ -143,6 +146,7 @@ class SlackEmulator(EmulatorServer):
             "conversations.info": self._conversation_info,
             "conversations.open": self._conversation_open,
             "usergroups.users.list": self._usergroup_users,
+            "reactions.add": self._add_reaction,
             "users.info": self._users_info,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
@@ -454,6 +458,15 @@ class SlackEmulator(EmulatorServer):
             "has_more": more,
             "response_metadata": {"next_cursor": cursor},
         }
+
+    def _add_reaction(self, args: Args) -> Args:
+        self.store.add_reaction(
+            required(args, "channel"),
+            required(args, "timestamp"),
+            self.bot_user_id,
+            required(args, "name"),
+        )
+        return {}
 
     def _conversation_info(self, args: Args) -> Args:
         return {"channel": self.store.channel(required(args, "channel")).to_api()}

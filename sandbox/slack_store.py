@@ -111,6 +111,8 @@ class SlackMessage:
     stream_started_at: float = 0.0
     edits: list[tuple[float, str]] = field(default_factory=list)
     replies: list[SlackMessage] = field(default_factory=list)
+    # Reaction name → the users who added it, in order (Slack's `reactions` shape).
+    reactions: dict[str, list[str]] = field(default_factory=dict)
 
     def set_text(self, text: str) -> None:
         """Change the visible text, recording the edit only when it really changed."""
@@ -135,6 +137,11 @@ class SlackMessage:
             out["upload"] = True
         if self.thread_ts:
             out["thread_ts"] = self.thread_ts
+        if self.reactions:
+            out["reactions"] = [
+                {"name": name, "users": list(users), "count": len(users)}
+                for name, users in self.reactions.items()
+            ]
         if self.replies:
             out["thread_ts"] = self.ts
             out["reply_count"] = len(self.replies)
@@ -264,6 +271,17 @@ class SlackStore:
                 msg.set_text(text)
             if blocks is not None:
                 msg.blocks = blocks
+            view = self._view(msg)
+        self._notify(MESSAGE_UPDATED, channel, view)
+        return view
+
+    def add_reaction(self, channel: str, ts: str, user: str, name: str) -> dict[str, Any]:
+        with self._lock:
+            msg = self._require(channel, ts)
+            users = msg.reactions.setdefault(name, [])
+            if user in users:
+                raise SlackMethodError("already_reacted")
+            users.append(user)
             view = self._view(msg)
         self._notify(MESSAGE_UPDATED, channel, view)
         return view

@@ -25,11 +25,14 @@ from slack_sdk.webhook import WebhookClient
 from chatops import messages
 from chatops.payloads import AnswerJob
 from gateway import LLMRequest, keys
-from gateway.engine import Metered
-from gateway.errors import ChatOpsError, RetryableError, UserFacingError
-from gateway.pricing import EC2_BACKEND
+from gateway.engine import TIER_ORDER, Metered
+from gateway.errors import ChatOpsError, OptionError, RetryableError, UserFacingError
+from gateway.no_call import no_call
+from gateway.options import RequestOptions, parse_options
+from gateway.types import Route
 from workers import slack_refusals
 from workers.context import ConversationMemory, Turn, as_messages
+from workers.footers import footer
 from workers.reply_state import REPLY_LEASE_S, Lease, ReplyLease, ReplyState
 from workers.runtime import Runtime
 from workers.slack_reply import SlackReply
@@ -38,28 +41,12 @@ log = logging.getLogger(__name__)
 
 # How long a channel the bot has posted in is trusted to still take its posts.
 POSTABLE_TTL_S = 24 * 3600
+# How long a thread remembers that its next answer must go one tier up.
+ESCALATION_TTL_S = 24 * 3600
 
 
 class ReplyBusyError(RetryableError):
     public_message = "Another worker was still writing this answer."
-
-
-def footer(metered: Metered) -> str:
-    usage, record = metered.completion.usage, metered.record
-    if record.backend == EC2_BACKEND:
-        cost = messages.COST_SELF_HOSTED
-    elif record.cost_micro_usd is None:
-        cost = messages.COST_UNPRICED
-    else:
-        cost = messages.usd(record.cost_micro_usd)
-    if metered.limited_by:
-        cost += " · " + messages.DOWNGRADED.format(tier=record.tier, budget=metered.limited_by)
-    return messages.FOOTER.format(
-        model=record.model,
-        input_tokens=usage.total_input_tokens,
-        output_tokens=usage.output_tokens,
-        cost=cost,
-    )
 
 
 class AnswerRun:
@@ -103,6 +90,9 @@ class AnswerRun:
             reply = self._reply()
             try:
                 self._answer(reply)
+            except OptionError as exc:
+                self._tell_privately(exc.public_message)
+                self.state.mark_done()
             except UserFacingError as exc:
                 log.info("refused request_id=%s reason=%s", self.job.request_id, exc)
                 reply.show_error(messages.REFUSED.format(reason=exc.public_message))
@@ -137,48 +127,122 @@ class AnswerRun:
             reply.finish(messages.NOTICE.format(text=problem))
             self.state.mark_done()
             return
-        request = self._request()
+        options, question = self._options()
+        if self._needs_no_model(question, reply):
+            return
+        request = self._request(question, options)
         log.info(
             "model_call request_id=%s since_received_ms=%.1f",
             self.job.request_id,
             (time.time() - self.job.received_at) * 1000,
         )
-        metered = self.rt.engine.complete(request, on_delta=reply.append)
+        metered = self.rt.engine.complete(request, on_delta=reply.append, on_restart=reply.restart)
         completion = metered.completion
-        note = footer(metered)
+        note = footer(metered, explain=options.explain)
         self.state.keep_answer(completion.text, note)
         reply.finish(note)
         self.state.mark_done()
         log.info(
-            "answered request_id=%s model=%s input_tokens=%d output_tokens=%d ttft_ms=%.0f",
+            "answered request_id=%s model=%s input_tokens=%d output_tokens=%d ttft_ms=%.0f"
+            " cache=%s tier_reason=%s",
             self.job.request_id,
             completion.route,
             completion.usage.input_tokens,
             completion.usage.output_tokens,
             completion.ttft_ms,
+            metered.cache_kind or "-",
+            metered.record.tier_reason,
         )
-        self._remember(completion.text)
+        self._escalate_if_cut(metered)
+        self._remember(question, completion.text)
 
-    def _request(self) -> LLMRequest:
+    def _options(self) -> tuple[RequestOptions, str]:
+        """The person's leading `--tier`, `--model`, `--fresh`, `--explain`; an option it
+        cannot use is refused with one line saying what is valid."""
+        tiers = {name: tuple(r.model for r in routes) for name, routes in self._tiers().items()}
+        return parse_options(
+            self.job.text,
+            tiers=tiers,
+            allowed_models=(),
+            allow_any_model=self.rt.settings.allow_any_model,
+        )
+
+    def _needs_no_model(self, question: str, reply: SlackReply) -> bool:
+        """A thanks, an ok, an emoji, a greeting, nothing at all: a reaction or the usage
+        line, and a zero-cost ledger row — never a model call."""
+        if "no_call" not in self.rt.engine.levers:
+            return False
+        verdict = no_call(question)
+        if verdict is None:
+            return False
+        target = self.job.message_ts
+        if verdict.show_usage or not target:
+            usage = messages.MENTION_USAGE if self.job.kind == "mention" else messages.ASK_USAGE
+            reply.finish(messages.NOTICE.format(text=usage))
+        else:
+            self._react(target, verdict.reaction)
+        self.rt.engine.record_no_call(self._request(question, RequestOptions()), verdict.kind)
+        self.state.mark_done()
+        log.info("no_call request_id=%s kind=%s", self.job.request_id, verdict.kind)
+        return True
+
+    def _react(self, ts: str, name: str) -> None:
+        try:
+            self.rt.slack.reactions_add(channel=self.job.channel, timestamp=ts, name=name)
+        except SlackApiError as exc:
+            if slack_refusals.error_code(exc) != "already_reacted":
+                raise
+
+    def _request(self, question: str, options: RequestOptions) -> LLMRequest:
         prompt = self.rt.prompts[self.job.task]
+        job = self.job
         return LLMRequest(
-            task=self.job.task,
+            task=job.task,
             system=prompt.system(),
-            messages=as_messages(self._history(), prompt.user(question=self.job.text)),
+            messages=as_messages(self._history(), prompt.user(question=question)),
             tier=prompt.tier,
             max_output_tokens=prompt.max_output_tokens,
-            cache_system=True,
-            request_id=self.job.request_id,
-            user=self.job.user,
-            channel=self.job.channel,
-            workspace=self.job.team_id,
-            source={"ask": "slash"}.get(self.job.kind, self.job.kind),
+            request_id=job.request_id,
+            user=job.user,
+            channel=job.channel,
+            workspace=job.team_id,
+            source={"ask": "slash"}.get(job.kind, job.kind),
+            scope=self.rt.channel_kinds.scope(job.channel, workspace=job.team_id, user=job.user),
+            override_tier=options.tier or "",
+            override_model=options.model or "",
+            fresh=options.fresh,
+            explain=options.explain,
+            channel_min_tier=self.rt.settings.channel_floors.get(job.channel, ""),
+            escalated_tier=self._escalated_tier(),
+            redactions=job.redactions,
         )
+
+    def _tiers(self) -> dict[str, tuple[Route, ...]]:
+        return dict(self.rt.engine.gateway.tiers)
+
+    def _escalated_tier(self) -> str:
+        thread = self.job.thread_ts
+        if not thread:
+            return ""
+        raw = self.rt.queue_redis.get(keys.escalation(self.job.channel, thread))
+        return raw.decode() if isinstance(raw, bytes) else ""
+
+    def _escalate_if_cut(self, metered: Metered) -> None:
+        """An answer cut at max tokens sends the thread's next answer one tier up."""
+        if metered.record.stop_reason != "max_tokens":
+            return
+        thread = self.job.thread_ts or self.state.root_ts
+        tiers = list(TIER_ORDER)
+        tier = metered.record.tier
+        if not thread or tier not in tiers or tier == tiers[-1]:
+            return
+        up = tiers[tiers.index(tier) + 1]
+        self.rt.queue_redis.set(keys.escalation(self.job.channel, thread), up, ex=ESCALATION_TTL_S)
 
     def _problem(self) -> str | None:
         """A question the bot should not send to a model, and what to tell the person."""
         limit = self.rt.settings.max_question_chars
-        if not self.job.text:
+        if not self.job.text and "no_call" not in self.rt.engine.levers:
             return messages.MENTION_USAGE if self.job.kind == "mention" else messages.ASK_USAGE
         if len(self.job.text) > limit:
             return messages.QUESTION_TOO_LONG.format(length=len(self.job.text), limit=limit)
@@ -192,18 +256,20 @@ class AnswerRun:
             return self.memory.dm(job.channel)
         return []
 
-    def _remember(self, answer: str) -> None:
+    def _remember(self, question: str, answer: str) -> None:
+        """Write the exchange through to the thread's memory as the model saw it — the whole
+        question, not the root message's short quote — so a follow-up has the same context
+        and repeats the same bytes (what prompt caching reads)."""
         job = self.job
         reply_ts = self.state.message_ts[0] if self.state.message_ts else ""
         if job.kind == "dm":
-            key_ts, question = "dm", Turn("user", job.text, job.message_ts or "")
+            key_ts, asked = "dm", Turn("user", question, job.message_ts or "")
         elif job.kind == "mention" and job.thread_ts:
-            key_ts, question = job.thread_ts, Turn("user", job.text, job.message_ts or "")
+            key_ts, asked = job.thread_ts, Turn("user", question, job.message_ts or "")
         else:
             root = self.state.root_ts or ""
-            text = messages.root_message(job.user, job.text)
-            key_ts, question = root, Turn("user", text, root)
-        self.memory.remember(job.channel, key_ts, question, Turn("assistant", answer, reply_ts))
+            key_ts, asked = root, Turn("user", question, root)
+        self.memory.remember(job.channel, key_ts, asked, Turn("assistant", answer, reply_ts))
 
     # -- where the reply goes ----------------------------------------------------------------
 
@@ -253,10 +319,23 @@ class AnswerRun:
         self.state.mark_done()
 
     def _tell_privately(self, text: str) -> None:
+        """Only the person sees it: the slash command's response_url, else an ephemeral."""
         if self.job.response_url:
             WebhookClient(self.job.response_url).send(text=text, response_type="ephemeral")
-        else:
-            log.warning("no_private_channel request_id=%s", self.job.request_id)
+            return
+        try:
+            self.rt.slack.chat_postEphemeral(
+                channel=self.job.channel,
+                user=self.job.user,
+                text=text,
+                thread_ts=self.job.thread_ts,
+            )
+        except SlackApiError as exc:
+            log.warning(
+                "no_private_channel request_id=%s error=%s",
+                self.job.request_id,
+                slack_refusals.error_code(exc),
+            )
 
     def give_up(self, exc: BaseException | None) -> bool:
         """No retry is left (or the worker died on the last one): one clear message. False
@@ -293,4 +372,4 @@ class AnswerRun:
         return True
 
 
-__all__ = ["AnswerRun", "ReplyBusyError", "footer"]
+__all__ = ["AnswerRun", "ReplyBusyError"]

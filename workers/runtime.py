@@ -19,6 +19,7 @@ from gateway.engine import CostEngine
 from gateway.errors import ConfigError
 from gateway.response_cache import connect as connect_cache
 from prompts import PromptTemplate, load_all
+from workers.channels import ChannelKinds
 
 
 @dataclass(frozen=True)
@@ -35,25 +36,31 @@ class Runtime:
     prompts: dict[str, PromptTemplate]
     # Slack calls that can overlap the model call (posting an /ask root message).
     background: ThreadPoolExecutor
+    # Public, private or DM: who may share what an answer there produces.
+    channel_kinds: ChannelKinds
 
 
 def build_runtime(settings: Settings) -> Runtime:
     slack = build_slack_client(settings)
     queue_redis = connect_queue_redis(settings.redis_url)
+    # Losing the cache costs money, never correctness: it gives up fast.
+    cache_redis = connect_cache(
+        settings.cache_redis_url or settings.redis_url, timeout_s=settings.cache_redis_timeout_s
+    )
+    bot_user_id = _bot_user_id(slack) if settings.slack_bot_token else ""
     return Runtime(
         settings=settings,
-        engine=build_engine(settings, queue_redis),
+        engine=build_engine(
+            settings, queue_redis, cache_redis=cache_redis, bot_user_id=bot_user_id
+        ),
         slack=slack,
         slack_stream=build_slack_client(settings, wait_on_rate_limit=False),
-        bot_user_id=_bot_user_id(slack) if settings.slack_bot_token else "",
+        bot_user_id=bot_user_id,
         queue_redis=queue_redis,
-        # Losing the cache costs money, never correctness: it gives up fast.
-        cache_redis=connect_cache(
-            settings.cache_redis_url or settings.redis_url,
-            timeout_s=settings.cache_redis_timeout_s,
-        ),
+        cache_redis=cache_redis,
         prompts=load_all(),
         background=ThreadPoolExecutor(max_workers=4, thread_name_prefix="slack"),
+        channel_kinds=ChannelKinds(slack, cache_redis),
     )
 
 

@@ -55,7 +55,7 @@ def converse_arguments(request: LLMRequest, model: str) -> dict[str, Any]:
     messages: list[dict[str, Any]] = []
     for index, message in enumerate(request.messages, start=1):
         content: list[dict[str, Any]] = [{"text": message.text}]
-        if index == request.stable_messages:
+        if index in request.cache_points:
             content.append(CACHE_POINT)
         messages.append({"role": message.role, "content": content})
     arguments: dict[str, Any] = {

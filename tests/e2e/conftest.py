@@ -6,8 +6,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 import pytest
+import redis
 
 from chatops.demo import is_finished_answer
 from chatops.stack import EC2_MODEL, SIGNING_SECRET, Stack, local_stack
@@ -39,6 +41,7 @@ def wait_for(check: Callable[[], T | None], what: str, timeout_s: float = 20.0) 
 def running_stack(redis_server: str, db: int, env: dict[str, str]) -> Iterator[Stack]:
     """A stack on its own Redis database: its workers take only its own jobs."""
     url = redis_server.rsplit("/", 1)[0] + f"/{db}"
+    redis.Redis.from_url(url).flushdb()  # a stack starts empty: no answers cached before it
     with local_stack(url, env={**E2E_ENV, **env}) as running:
         try:
             yield running
@@ -102,7 +105,16 @@ def prompt_blocks(model_request: RecordedRequest) -> list[str]:
     return [m["content"] for m in body["messages"]]
 
 
-def expected_answer(model_request: RecordedRequest, model: str) -> str:
+def model_of(model_request: RecordedRequest) -> str:
+    """The model a Bedrock (`/model/{id}/converse-stream`) or OpenAI request asked for."""
+    if "model" in model_request.body:
+        return str(model_request.body["model"])
+    return unquote(model_request.path.split("/")[2])
+
+
+def expected_answer(model_request: RecordedRequest, model: str | None = None) -> str:
+    """What the emulator answered to this request (its model read from the request)."""
+    model = model or model_of(model_request)
     body = model_request.body
     max_tokens = body.get("inferenceConfig", {}).get("maxTokens") or body.get("max_tokens")
     blocks = prompt_blocks(model_request)

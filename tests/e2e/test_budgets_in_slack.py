@@ -34,7 +34,9 @@ def _ask(stack: Stack, user: str, question: str) -> list[dict[str, object]]:
 
 
 def test_over_budget_downgrades_with_the_budget_named(budget_stack: Stack) -> None:
-    [reply] = _ask(budget_stack, "U_BOB", "How do I renew the VPN certificate?")
+    # A question the router sends to the medium tier; the budget only fits the small one.
+    question = "Why does the VPN certificate renewal fail on the staging bastion?"
+    [reply] = _ask(budget_stack, "U_BOB", question)
     text = str(reply["text"])
     assert "amazon.nova-micro-v1:0" in text
     assert text.endswith("· downgraded to the small tier to stay within your daily budget_")

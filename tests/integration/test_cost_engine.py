@@ -40,6 +40,7 @@ def _ask(question: str, **fields: object) -> LLMRequest:
         system=SYSTEM,
         messages=(Message("user", question),),
         tier="medium",
+        override_tier="medium",
         max_output_tokens=200,
         cache_system=True,
         request_id=f"r-{question}",

@@ -47,6 +47,7 @@ def _ask(text: str = "How do I rotate the staging DB password?") -> LLMRequest:
         system="You are ChatOps Bot.",
         messages=(Message("user", text),),
         tier="medium",
+        override_tier="medium",
         max_output_tokens=300,
         request_id="r-1",
         user="U_ALICE",
@@ -186,7 +187,7 @@ KILLED_WORKER = textwrap.dedent(
     engine = build_engine(settings, redis.Redis.from_url(settings.redis_url))
     request = LLMRequest(task="ask", system="Runbook. " * 200,
         messages=(Message("user", "tell me a lot"),),
-        tier="medium", max_output_tokens=400, request_id="r-killed", user="U_ALICE",
+        tier="medium", override_tier="medium", max_output_tokens=400, request_id="r-killed", user="U_ALICE",
         channel="C_OPS", workspace="T_DEMO", source="slash")
 
     def on_delta(delta):
@@ -231,7 +232,7 @@ def test_a_worker_killed_mid_stream_is_accounted_by_another(
 
     sweeper = build_engine(_capped(settings), redis.Redis.from_url(redis_url))
     assert sweeper.close_abandoned() == 0, "the lease has not lapsed yet"
-    sweeper.journal = CallJournal(
+    sweeper.accounts.journal = CallJournal(
         sweeper.journal._redis, sweeper.journal.lease_s, clock=lambda: time.time() + 3600
     )
     try:

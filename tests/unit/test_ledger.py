@@ -170,7 +170,9 @@ def test_savings_split_on_a_hand_checked_row(catalog: PriceCatalog) -> None:
     )
     parts = record_savings(rec, catalog)
     assert parts == {
+        "no_call": 0,
         "response_cache": 0,
+        "windowing": 0,
         # 2000 removed tokens at Sonnet's 3 micro-USD per input token.
         "compaction": 6_000,
         "batching": 0,
@@ -186,12 +188,65 @@ def test_response_cache_hit_saves_the_whole_call(catalog: PriceCatalog) -> None:
     parts = record_savings(rec, catalog)
     assert rec.baseline_micro_usd is not None
     assert parts == {
+        "no_call": 0,
         "response_cache": rec.baseline_micro_usd,
+        "windowing": 0,
         "compaction": 0,
         "batching": 0,
         "right_sizing": 0,
         "prompt_caching": 0,
     }
+
+
+def test_a_message_that_needed_no_model_saves_what_the_naive_call_would_cost(
+    catalog: PriceCatalog,
+) -> None:
+    rec = make_record(
+        catalog,
+        no_call=True,
+        cost_micro_usd=0,
+        input_tokens=0,
+        output_tokens=0,
+        cache_read_tokens=0,
+        cache_write_tokens=0,
+        baseline_micro_usd=1_234,
+    )
+    parts = record_savings(rec, catalog)
+    assert parts is not None
+    assert parts["no_call"] == 1_234 and sum(parts.values()) == 1_234
+
+
+def test_windowing_credits_the_whole_document_against_the_windowed_calls(
+    catalog: PriceCatalog,
+) -> None:
+    # The naive way: the whole 40,000-token issue in one Sonnet call, 150 tokens out.
+    naive = 40_000 * 3 + 150 * 15
+    map_row = make_record(
+        catalog,
+        windows=5,
+        input_tokens=6_000,
+        output_tokens=160,
+        cache_read_tokens=0,
+        cache_write_tokens=0,
+        uncompacted_input_tokens=6_000,
+        baseline_micro_usd=0,  # the naive way makes no such call
+    )
+    reduce_row = make_record(
+        catalog,
+        windows=5,
+        input_tokens=1_000,
+        output_tokens=150,
+        cache_read_tokens=0,
+        cache_write_tokens=0,
+        uncompacted_input_tokens=1_000,
+        baseline_micro_usd=naive,
+    )
+    breakdown = savings_by_lever([map_row, reduce_row], catalog)
+    # Windowing: the naive call less both windowed calls, each priced on Sonnet.
+    assert breakdown.by_lever["windowing"] == naive - (6_000 * 3 + 160 * 15) - (
+        1_000 * 3 + 150 * 15
+    )
+    assert sum(breakdown.by_lever.values()) == breakdown.saved_micro_usd
 
 
 def test_unpriced_rows_are_counted_apart_never_as_free(catalog: PriceCatalog) -> None:
