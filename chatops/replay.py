@@ -25,18 +25,21 @@ from urllib.parse import parse_qs
 
 import redis
 
+from chatops import messages
 from chatops.messages import root_message
+from chatops.payloads import BULK_QUEUE
 from chatops.percentiles import summary_ms
 from chatops.progress import Progress
 from chatops.replay_audit import event_rows, outcome_counts, traffic_break_even, write_rows
 from chatops.replay_watch import Shown, Sight, Watcher, root_key, shown_as
 from chatops.settings import Settings, load_settings
 from chatops.stack import SIGNING_SECRET, Stack, local_stack
-from chatops.trace import Trace, TraceEvent
+from chatops.trace import JiraUpdate, Trace, TraceEvent
 from gateway import keys
 from gateway.ledger import Ledger, LedgerRecord
 from gateway.pricing import PriceCatalog
 from gateway.savings import real_levers, savings_by_lever
+from integrations.jira.intent import read_intent
 from sandbox.llm import Pace
 from sandbox.slack_driver import DriverResponse, SlackDriver
 
@@ -48,7 +51,7 @@ IN_FLIGHT = 4
 ANSWER_TIMEOUT_S = 120.0
 # The request ids the bot gives what it is sent (bot/listeners): `<prefix>-<trigger_id>` for a
 # slash command, `ev-<channel>-<ts>` for a message event. The ledger rows carry them.
-SLASH_REQUEST_PREFIX = {"/ask": "ask", "/llm-cost": "cost"}
+SLASH_REQUEST_PREFIX = {"/ask": "ask", "/llm-cost": "cost", "/summarize": "sum"}
 
 
 @dataclass
@@ -143,7 +146,10 @@ class _Runner:
             "mention": self._mention,
             "dm": self._dm,
             "cost": self._cost,
+            "summarize": self._summarize,
+            "digest": self._digest,
         }
+        self.updates = list(trace.jira_updates())
 
     def run(self, result: RunResult) -> None:
         started = time.monotonic()
@@ -168,7 +174,8 @@ class _Runner:
                     result.skipped[event.kind] += 1
                     self.progress.advance()
                     continue
-                result.handled[event.kind] += 1
+                result.handled[_counted_as(event)] += 1
+                self._apply_updates(event.t)
                 done = threading.Event()
                 after = self.threads.previous_done(event.thread) if event.thread else None
                 if event.thread:
@@ -262,6 +269,54 @@ class _Runner:
         )
         return result.saw(sight, sent)
 
+    def _summarize(self, event: TraceEvent) -> EventResult:
+        """`/summarize KEY`: the summary streams into the thread of the bot's root message."""
+        assert event.jira_key is not None
+        key = event.jira_key
+        url = f"{self.stack.jira.url}/browse/{key}"
+        root = messages.SUMMARY_ROOT.format(user=event.user, url=url, key=key)
+        return self._rooted_slash(event, "/summarize", key, root, "sum")
+
+    def _digest(self, event: TraceEvent) -> EventResult:
+        """The project's digest, asked for as `/summarize project=KEY`: one message in the
+        thread of the bot's root, a line per issue."""
+        assert event.jira_key is not None
+        jql = f'project = "{event.jira_key}" ORDER BY updated DESC'
+        root = messages.DIGEST_ROOT.format(user=event.user, jql=jql)
+        return self._rooted_slash(event, "/summarize", f"project={event.jira_key}", root, "digest")
+
+    def _rooted_slash(
+        self, event: TraceEvent, command: str, text: str, root_text: str, prefix: str
+    ) -> EventResult:
+        """A slash command the bot answers in the thread of a root message it posts."""
+        seen = self.watcher.ephemerals(event.channel, event.user)
+        sent = time.time()
+        response = self.driver.slash(command, text, event.user, event.channel)
+        form = parse_qs(response.request.body.decode())
+        result = EventResult(
+            request_id=f"{prefix}-{form['trigger_id'][0]}", ack_s=response.elapsed_s
+        )
+        if response.body.strip():
+            return result.saw(Sight(shown_as(response.body.strip()), seen_at=time.time()), sent)
+        watch = _Watch(event.channel, event.user, result.request_id, seen)
+        key = root_key(root_text)
+
+        def rooted() -> str | Sight | None:
+            return self.watcher.claim_root(event.channel, key) or self._ended_privately(watch)
+
+        root: str | Sight | None = self.watcher.wait(
+            rooted, ANSWER_TIMEOUT_S, poll=lambda: self._finished_unseen(watch)
+        )
+        if not isinstance(root, str):
+            return result.saw(root, sent)
+        return self._await_answer(result, sent, watch, root, already=0)
+
+    def _apply_updates(self, until_t: float) -> None:
+        """Comments the trace says arrive before `until_t`, written into Jira now."""
+        while self.updates and self.updates[0].t <= until_t:
+            update: JiraUpdate = self.updates.pop(0)
+            self.stack.jira.store.add_comment(update.key, update.author, update.body)
+
     # -- what the person sees -----------------------------------------------------------------
 
     def _await_answer(
@@ -295,6 +350,15 @@ class _Runner:
         return Sight("nothing", seen_at=time.time()) if done else None
 
 
+def _counted_as(event: TraceEvent) -> str:
+    """A mention or DM that asks for an issue's summary counts as a summary."""
+    if event.kind in ("mention", "dm") and event.text:
+        intent = read_intent(event.text, in_thread=event.thread is not None)
+        if intent is not None and intent.kind == "summarize_issue":
+            return "summarize"
+    return event.kind
+
+
 def _slash_request_id(response: DriverResponse) -> str:
     form = parse_qs(response.request.body.decode())
     command = form["command"][0]
@@ -321,6 +385,7 @@ def run_once(
     label = "naive (LEVERS=none)" if levers == "none" else f"with the levers ({levers})"
     progress = Progress(label, len(trace.events), enabled=False if quiet else None)
     with local_stack(workers=workers, env=env, jira_fixture=trace.jira_fixture) as stack:
+        stack.start_worker(BULK_QUEUE)  # summaries and digests
         _prepare(stack, trace)
         for emulator in (stack.bedrock, stack.ec2):
             emulator.pace = Pace(ttft_ms=TTFT_MS, tokens_per_s=TOKENS_PER_S)
