@@ -382,6 +382,8 @@ def run_once(
     """One pass of the trace on a fresh stack with `LEVERS=levers`."""
     result = RunResult(levers)
     env = {"LEVERS": levers, "SLACK_STREAM_FLUSH_S": "0.1"}
+    # Whoever the trace has asking for spend was allowed to (nobody is, unless named).
+    env["COST_REPORT_USERS"] = ",".join(sorted({e.user for e in trace.events if e.kind == "cost"}))
     label = "naive (LEVERS=none)" if levers == "none" else f"with the levers ({levers})"
     progress = Progress(label, len(trace.events), enabled=False if quiet else None)
     with local_stack(workers=workers, env=env, jira_fixture=trace.jira_fixture) as stack:
