@@ -125,10 +125,9 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     metrics_port: Annotated[int, Field(gt=0, lt=65536)] | None = None
     max_request_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
-    # Token budgets of compaction: a question (a longer paste keeps its head, tail and error
-    # lines), each earlier turn of a thread, and the thread as a whole.
+    # Token budgets of compaction: each message of the person's (a longer paste keeps its head,
+    # tail and error lines), and a thread as a whole.
     compact_question_tokens: Annotated[int, Field(gt=0)] = 3_000
-    compact_turn_tokens: Annotated[int, Field(gt=0)] = 1_500
     thread_budget_tokens: Annotated[int, Field(gt=0)] = 6_000
     # The least capable tier per channel, e.g. "C0PAYMENTS=large, C0SRE=medium".
     channel_min_tiers: str = ""

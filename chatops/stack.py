@@ -243,6 +243,9 @@ def stack_env(
         "AWS_ACCESS_KEY_ID": "sandbox",
         "AWS_SECRET_ACCESS_KEY": "sandbox",
         "AWS_EC2_METADATA_DISABLED": "true",
+        # The sandbox shows every lever: the semantic cache is on (the embedded model needs
+        # no service and no download).
+        "SEMANTIC_CACHE": "true",
     }
 
 

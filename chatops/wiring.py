@@ -121,7 +121,6 @@ def build_engine(
         unpriced_call_micro_usd=settings.budget_unpriced_call_micro_usd,
         shape_policy=ShapePolicy(
             question_tokens=settings.compact_question_tokens,
-            turn_tokens=settings.compact_turn_tokens,
             thread_tokens=settings.thread_budget_tokens,
         ),
         answers=build_answer_cache(settings, cache_client, bot_user_id),

@@ -329,13 +329,13 @@ class Signal:
 # One row per signal: what it tests, what it is worth, and how a reason names it.
 # Thresholds below: large at 4 points, small at -2 or fewer, medium between.
 SIGNALS: tuple[Signal, ...] = (
-    Signal("pasted_log", lambda s: s.question.log_lines >= 3, 3, "pasted log"),
+    Signal("pasted_log", lambda s: s.question.log_lines >= 3, 2, "pasted log"),
     Signal("pasted_code", lambda s: s.question.code_lines >= 3, 2, "pasted code"),
     Signal("long_paste", lambda s: s.question.total_chars > 2500, 1, "long paste"),
-    Signal("long_question", lambda s: s.question.prose_chars > 400, 2, "long question"),
+    Signal("long_question", lambda s: s.question.prose_chars > 400, 3, "long question"),
     Signal("several_questions", lambda s: s.question.parts >= 3, 3, "several questions"),
     Signal("two_questions", lambda s: s.question.parts == 2, 1, "two questions"),
-    Signal("design", lambda s: "design" in s.question.cues, 3, "design / trade-off"),
+    Signal("design", lambda s: "design" in s.question.cues, 6, "design / trade-off"),
     Signal("why", lambda s: "why" in s.question.cues, 2, "why"),
     Signal("symptom", lambda s: "symptom" in s.question.cues, 1, "symptom"),
     Signal("compare", lambda s: "compare" in s.question.cues, 1, "comparison"),
@@ -343,7 +343,7 @@ SIGNALS: tuple[Signal, ...] = (
     Signal("explain", lambda s: "explain" in s.question.cues, 1, "explain"),
     Signal("write", lambda s: "write" in s.question.cues, 1, "writing"),
     Signal("risk", lambda s: "risk" in s.question.cues, 1, "prod / risky"),
-    Signal("log_thread", lambda s: s.root_is_log, 3, "thread about a pasted log"),
+    Signal("log_thread", lambda s: s.root_is_log, 2, "thread about a pasted log"),
     Signal(
         "hard_thread",
         lambda s: s.root_is_hard and not s.root_is_log,
@@ -365,9 +365,12 @@ SIGNALS: tuple[Signal, ...] = (
     ),
 )
 # The score a request starts from: its task's default tier, before any signal.
-START_POINTS = {"small": -2, "medium": 0, "large": 4}
-# The first tier whose threshold the score reaches, most capable first.
-THRESHOLDS = (("large", 4), ("medium", -1), ("small", -(10**9)))
+START_POINTS = {"small": -2, "medium": 0, "large": 5}
+# The first tier whose threshold the score reaches, most capable first. Medium (Claude Haiku
+# 4.5 by default) reads a pasted log or a piece of code and says why it fails; large is kept
+# for what needs the strongest reasoning: a design or trade-off, several questions about one
+# problem, a long account of a situation to weigh, a log with code and a why.
+THRESHOLDS = (("large", 5), ("medium", -1), ("small", -(10**9)))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Send fewer tokens: the request as the model should see it, before routing and caching.
 
 - Every user turn is compacted (`gateway.compact`): markup to plain text, repeated log lines
-  collapsed, framework frames folded, JSON minified; the question to the task's budget. The
+  collapsed, framework frames folded, JSON minified, each to the same budget — so a question
+  shapes to the same bytes when it is asked and when it is an earlier turn of its thread. The
   person's code stays verbatim. Assistant turns are our own answers and stay as they were.
 - The thread is then cut to its budget (`gateway.history`): the root question and the newest
   turns, older ones dropped with a one-line note.
@@ -23,11 +24,10 @@ from gateway.types import LLMRequest, Message
 
 @dataclass(frozen=True)
 class ShapePolicy:
-    """Token budgets: the question (a long paste beyond it keeps head, tail and error lines),
-    each earlier turn, and the thread as a whole."""
+    """Token budgets: each message of the person's (a long paste beyond it keeps head, tail
+    and error lines), and the thread as a whole."""
 
     question_tokens: int = 3_000
-    turn_tokens: int = 1_500
     thread_tokens: int = 6_000
 
 
@@ -48,9 +48,7 @@ def shape(request: LLMRequest, policy: ShapePolicy) -> Shaped:
     before = estimate_prompt_tokens(request)
     if not request.messages:
         return Shaped(request, before, before)
-    *earlier, last = request.messages
-    turns = [_compact_turn(m, policy.turn_tokens) for m in earlier]
-    turns.append(_compact_turn(last, policy.question_tokens))
+    turns = [_compact_turn(m, policy.question_tokens) for m in request.messages]
     trimmed = trim_history(turns, policy.thread_tokens) if len(turns) > 1 else None
     messages = tuple(trimmed.messages) if trimmed else tuple(turns)
     shaped = replace(request, messages=messages)
