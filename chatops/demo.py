@@ -8,10 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from chatops import messages
+from chatops.payloads import BULK_QUEUE
 from chatops.stack import SIGNING_SECRET, Stack
 from sandbox.slack_driver import SlackDriver
 
 CHANNEL = "C_OPS"
+SUMMARY_KEY = "DEMO-1"
 CHART_PATH = Path("out/llm-cost-today.png")
 ANSWER_TIMEOUT_S = 60.0
 
@@ -76,6 +79,8 @@ def play(stack: Stack, say: Callable[[str], None]) -> list[float]:
     acks.append(dm.elapsed_s)
     _wait_for_answer(stack, stack.slack.dm_channel("U_CAROL"), lambda: dm.ts)
 
+    acks.append(_summarize_and_post(stack, driver, say))
+
     say("#ops  alice: /llm-cost today")
     acks.append(driver.slash("/llm-cost", "today", "U_ALICE", CHANNEL).elapsed_s)
     chart = _wait_for_chart(stack)
@@ -83,6 +88,33 @@ def play(stack: Stack, say: Callable[[str], None]) -> list[float]:
     CHART_PATH.write_bytes(chart)
     say(f"(the chart is saved at {CHART_PATH})")
     return acks
+
+
+def _summarize_and_post(stack: Stack, driver: SlackDriver, say: Callable[[str], None]) -> float:
+    """`/summarize DEMO-1 --post`: the 200-comment incident, windowed, streamed into a thread
+    and kept on the issue as the bot's one comment, which the terminal then shows."""
+    if not any(repr(BULK_QUEUE) in repr(worker.args) for worker in stack.workers):
+        stack.start_worker(BULK_QUEUE)  # summaries run on their own pool
+    say(f"#ops  alice: /summarize {SUMMARY_KEY} --post")
+    ack = driver.slash("/summarize", f"{SUMMARY_KEY} --post", "U_ALICE", CHANNEL).elapsed_s
+    root = messages.SUMMARY_ROOT.format(
+        user="U_ALICE", url=f"{stack.jira.url}/browse/{SUMMARY_KEY}", key=SUMMARY_KEY
+    )
+
+    def root_ts() -> str | None:
+        found = [m for m in stack.slack.messages(CHANNEL) if m["text"] == root]
+        return str(found[-1]["ts"]) if found else None
+
+    _wait_for_answer(stack, CHANNEL, root_ts)
+    comments = [c for c in stack.jira.comments(SUMMARY_KEY) if c.author == _bot_login(stack)]
+    for comment in comments:
+        say(f"Jira {SUMMARY_KEY}  comment by the bot ({len(comments)} in all):\n{comment.body}")
+    return ack
+
+
+def _bot_login(stack: Stack) -> str:
+    """The Jira account the bot signs in as (its comments' author in the emulator)."""
+    return stack.env.get("JIRA_USER", "")
 
 
 def _wait_for_chart(stack: Stack) -> bytes:

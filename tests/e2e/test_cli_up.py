@@ -24,11 +24,17 @@ def test_up_plays_the_sandbox_conversation_and_exits(tmp_path: Path) -> None:
     answers = re.findall(
         r"\(thread\)  ChatOps Bot: \[offline emulator · [^\]]+\] You asked: “([^”]+)”", out
     )
-    assert answers == [
+    assert answers[:3] == [
         "How do I rotate the staging DB password?",
         "and what changes for production?",
         "Who do I page when the payments queue backs up?",
     ]
+    # The 200-comment incident, windowed, streamed into a thread and posted to Jira once.
+    assert "#ops  alice: /summarize DEMO-1 --post" in out
+    assert answers[3].startswith("<issue> DEMO-1: Intermittent 502s from the payments gateway")
+    assert re.search(r"out tokens · \$[\d.]+ · \d+ windows, \d+ read now, 0 from cache_", out)
+    assert "Jira DEMO-1  comment by the bot (1 in all):" in out
+    assert "[chatops-summary v1 · source=" in out
     footers = re.findall(r"^_.+ · [\d,]+ in / [\d,]+ out tokens · \$0\.\d{6}_$", out, re.MULTILINE)
     assert len(footers) == 3
     assert "#ops  alice: /llm-cost today" in out
@@ -37,7 +43,7 @@ def test_up_plays_the_sandbox_conversation_and_exits(tmp_path: Path) -> None:
     assert "DM (thread)  ChatOps Bot: [file: llm-cost-today.png]" in out
     assert "(only visible to you) I'm sending you the report in a direct message." in out
     assert (tmp_path / "out" / "llm-cost-today.png").read_bytes().startswith(b"\x89PNG")
-    assert "Script done: 4 requests acknowledged" in result.stderr
+    assert "Script done: 5 requests acknowledged" in result.stderr
 
 
 def test_up_never_uses_a_redis_it_did_not_start_unless_told(
