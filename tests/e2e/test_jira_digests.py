@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -167,3 +169,24 @@ def test_a_daily_digest_fires_once_at_its_time_with_two_workers(stack: Stack) ->
     tomorrow = f"digest-t0daily-{fire + datetime.timedelta(days=1):%Y%m%d%H%M%S}"
     pending = ScheduledJobRegistry(queue=queue).get_job_ids()
     assert [job_id for job_id in pending if job_id.startswith("digest-t0daily-")] == [tomorrow]
+
+
+def test_chatops_jira_digest_prints_the_digest_in_the_terminal(stack: Stack) -> None:
+    stack.bedrock.clear()
+    result = subprocess.run(
+        [sys.executable, "-m", "chatops.cli", "jira", "digest", "--jql", "project = DIG"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=stack.env,
+        cwd=stack.log_dir,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"Jira digest · `project = DIG` · {ISSUES} issue(s) changed"
+    assert [line.split()[1] for line in lines[1 : ISSUES + 1]] == [
+        f"DIG-{n}" for n in range(ISSUES, 0, -1)
+    ]
+    assert lines[-1].endswith(f"· {ISSUES} issue(s) in 1 call(s)_")
+    assert _packed_items(stack) == [ISSUES]
