@@ -153,7 +153,7 @@ def manifest() -> dict[str, Any]:
 def test_manifest_declares_the_commands_and_events() -> None:
     data = manifest()
     commands = {c["command"]: c for c in data["features"]["slash_commands"]}
-    assert set(commands) == {"/ask", "/summarize", "/llm-cost"}
+    assert set(commands) == {"/ask", "/summarize", "/digest", "/llm-cost"}
     assert all(c["usage_hint"] and c["url"].endswith("/slack/events") for c in commands.values())
     assert {"app_mention", "message.im"} <= set(
         data["settings"]["event_subscriptions"]["bot_events"]
