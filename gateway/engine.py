@@ -29,7 +29,7 @@ from gateway.ledger import Ledger, LedgerRecord
 from gateway.pricing import PriceCatalog
 from gateway.prompt_cache import with_cache_points
 from gateway.response_cache import CachedAnswer
-from gateway.router import TIERS, Decision, RouteInput, route
+from gateway.router import TASK_DEFAULT_REASON, TIERS, Decision, RouteInput, route
 from gateway.shaping import Shaped, ShapePolicy, shape
 from gateway.single_flight import Follower, Hit, Leader
 from gateway.tokens import estimate_prompt_tokens, estimate_tokens, estimate_usage
@@ -42,6 +42,9 @@ TIER_ORDER = TIERS  # cheapest first
 PROGRESS_INTERVAL_S = 1.0
 # Followers whose leader failed look again this many times before calling on their own.
 FOLLOW_ATTEMPTS = 2
+# The tasks the router sizes: a person's question (Slack, the API). Other tasks are steps
+# over documents, sized by their templates.
+ROUTED_TASKS = frozenset({"ask", "thread", "dm", "api"})
 # Where a request that needed no model "ran", in its ledger row.
 NO_MODEL = Route("none", "none")
 
@@ -187,6 +190,10 @@ class CostEngine:
     def _route(self, request: LLMRequest) -> Decision:
         if "right_sizing" not in self.levers:
             return Decision(TIER_ORDER[-1], "levers off: strongest tier")
+        if request.task not in ROUTED_TASKS:
+            # A document step (a window's map, a digest item) runs on the tier its template
+            # names: its text is the document, not a question to be sized.
+            return Decision(request.tier, TASK_DEFAULT_REASON)
         question = next((m.text for m in reversed(request.messages) if m.role == "user"), "")
         first = request.messages[0].text if len(request.messages) > 1 else ""
         return route(

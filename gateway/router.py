@@ -330,7 +330,13 @@ class Signal:
 # Thresholds below: large at 4 points, small at -2 or fewer, medium between.
 SIGNALS: tuple[Signal, ...] = (
     Signal("pasted_log", lambda s: s.question.log_lines >= 3, 2, "pasted log"),
-    Signal("pasted_code", lambda s: s.question.code_lines >= 3, 2, "pasted code"),
+    # A log's `key: value` lines read like config: with a log pasted, they are the log.
+    Signal(
+        "pasted_code",
+        lambda s: s.question.code_lines >= 3 and s.question.log_lines < 3,
+        2,
+        "pasted code",
+    ),
     Signal("long_paste", lambda s: s.question.total_chars > 2500, 1, "long paste"),
     Signal("long_question", lambda s: s.question.prose_chars > 400, 3, "long question"),
     Signal("several_questions", lambda s: s.question.parts >= 3, 3, "several questions"),

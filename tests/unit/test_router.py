@@ -253,7 +253,7 @@ CASES = {
     ),
     "panic + ideas": Case(
         "ledger-sync crashed right after the deploy, ideas?\n```\n" + GO_PANIC + "\n```",
-        "large",
+        "medium",
         "pasted log",
     ),
     "traceback + fix": Case(
