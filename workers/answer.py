@@ -24,6 +24,7 @@ from slack_sdk.webhook import WebhookClient
 
 from chatops import messages
 from chatops.payloads import AnswerJob
+from chatops.settings import split_names
 from gateway import LLMRequest, keys
 from gateway.engine import TIER_ORDER, Metered
 from gateway.errors import ChatOpsError, OptionError, RetryableError, UserFacingError
@@ -36,6 +37,7 @@ from workers.footers import footer
 from workers.reply_state import REPLY_LEASE_S, Lease, ReplyLease, ReplyState
 from workers.runtime import Runtime
 from workers.slack_reply import SlackReply
+from workers.slack_text import neutralise_pings
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,8 @@ class AnswerRun:
             runtime.cache_redis,
             runtime.bot_user_id,
             runtime.settings.thread_cache_ttl_s,
+            redact_history=job.team_id
+            not in split_names(runtime.settings.secret_redaction_off_teams),
         )
 
     def run(self) -> None:
@@ -288,8 +292,12 @@ class AnswerRun:
         return lambda: ts
 
     def _post_root(self) -> str:
-        text = messages.root_message(self.job.user, self.job.text)
-        response = self.rt.slack.chat_postMessage(channel=self.job.channel, text=text)
+        quoted = messages.root_message(
+            self.job.user, self.job.text, mode=self.rt.settings.ask_root_quote
+        )
+        response = self.rt.slack.chat_postMessage(
+            channel=self.job.channel, text=neutralise_pings(quoted)
+        )
         ts = str(response["ts"])
         self.state.set_root(ts)
         self.rt.cache_redis.set(keys.channel_postable(self.job.channel), 1, ex=POSTABLE_TTL_S)
