@@ -259,10 +259,39 @@ def test_the_200_comment_issue_windowed_streamed_posted_and_kept_up_to_date(
 
 
 def test_post_twice_leaves_one_comment(stack: Stack, driver: SlackDriver) -> None:
-    summarize(stack, driver, "DEMO-3 --post")
+    first = summarize(stack, driver, "DEMO-3 --post")
     summarize(stack, driver, "DEMO-3 --post")
     assert len(bot_comments(stack, "DEMO-3")) == 1
     assert len(calls(stack, SINGLE_SYSTEM)) == 1  # the second found it unchanged
+
+    # With the cache gone, the comment's marker still says the issue has not changed.
+    cache = redis.Redis.from_url(stack.redis_url)
+    for key in cache.scan_iter(match="chatops:window:*"):
+        cache.delete(key)
+    again = summarize(stack, driver, "DEMO-3")
+    assert len(calls(stack, SINGLE_SYSTEM)) == 1
+    assert again["text"].endswith(messages.SUMMARY_NO_CALL_FOOTER)
+    assert _words(again["text"]).startswith(_words(first["text"].split("\n\n_")[0][:200]))
+
+
+def test_a_question_about_an_issue_is_answered_from_its_summary(
+    stack: Stack, driver: SlackDriver
+) -> None:
+    stack.jira.add_issue(
+        "OPS-11",
+        "Drain payments-gateway before node upgrades",
+        "Blocked: the PDB allows 0 disruptions.",
+        comments=[("dave", "Waiting on @erin to approve the PDB change.")],
+    )
+    mention = driver.mention("U_BOB", CHANNEL, "what's blocking OPS-11?")
+    [reply] = finished(stack, CHANNEL, mention.ts or "")
+    [summary] = calls(stack, SINGLE_SYSTEM)
+    [answer] = [r for r in stack.bedrock.requests_to("/converse") if r is not summary]
+    question = prompt_blocks(answer)[-1]
+    assert "Question: what's blocking OPS-11?" in question
+    assert _words(expected_answer(summary, model_of(summary))) in _words(question)
+    assert "Waiting on @erin to approve the PDB change." in question
+    assert reply["text"].startswith(expected_answer(answer, model_of(answer)))
 
 
 def test_the_post_to_jira_button_writes_what_was_shown(stack: Stack, driver: SlackDriver) -> None:
