@@ -40,6 +40,13 @@ LEVER_LABELS = {
     "prompt_caching": "prompt caching",
 }
 DIMENSIONS = ("backend", "model", "user", "channel")
+# The caches as people know them (`gateway.lever_counts.CACHE_KINDS`).
+CACHE_LABELS = {
+    "exact": "exact answer cache",
+    "semantic": "semantic cache",
+    "flight": "same question in flight",
+    "summary": "unchanged Jira summary",
+}
 # Spend by edge, and the API's by team and token: shown when the period has API requests.
 EDGE_TABLES = (("edge", "by_edge"), ("API team", "api_by_team"), ("API token", "api_by_token"))
 INSTANCE_LABELS = {
@@ -253,6 +260,10 @@ def report_text(report: CostReport) -> str:
     ]
     for dimension in DIMENSIONS if report.requests else ():
         lines += ["", *_spend_table(dimension, report.breakdowns[dimension])]
+    if report.requests and report.by_reason:
+        lines += ["", *_spend_table("routing reason", report.by_reason)]
+    if report.requests and report.caches:
+        lines += ["", *_table(("answered by a cache", "hits", "saved"), cache_rows(report))]
     for label, field in EDGE_TABLES if report.edges.has_api else ():
         rows = getattr(report.edges, field)
         lines += ["", *_spend_table(label, rows)] if rows else []
@@ -260,6 +271,14 @@ def report_text(report: CostReport) -> str:
     comparison = _table(("for this traffic", "cost", "a month"), break_even_lines(report))
     lines += ["", "Bedrock vs EC2", *comparison, f"  {capacity_note(report)}"]
     return "\n".join(lines) + "\n"
+
+
+def cache_rows(report: CostReport) -> list[tuple[str, str, str]]:
+    """(cache, hits, saved) per kind of cache: what answered without a model call."""
+    return [
+        (CACHE_LABELS.get(use.kind, use.kind), f"{use.hits:,}", usd(use.saved_micro_usd))
+        for use in report.caches
+    ]
 
 
 def _unpriced_lines(report: CostReport) -> list[str]:
@@ -364,6 +383,7 @@ def _iso(at: float) -> str:
 
 
 __all__ = [
+    "CACHE_LABELS",
     "EDGE_TABLES",
     "INSTANCE_LABELS",
     "LEVER_LABELS",
@@ -375,6 +395,7 @@ __all__ = [
     "UNPRICED",
     "break_even_lines",
     "break_even_summary",
+    "cache_rows",
     "capacity_note",
     "ec2_lines",
     "headline",

@@ -30,7 +30,13 @@ from chatops.messages import root_message
 from chatops.payloads import BULK_QUEUE
 from chatops.percentiles import summary_ms
 from chatops.progress import Progress
-from chatops.replay_audit import event_rows, outcome_counts, traffic_break_even, write_rows
+from chatops.replay_audit import (
+    event_rows,
+    lever_decisions,
+    outcome_counts,
+    traffic_break_even,
+    write_rows,
+)
 from chatops.replay_watch import Shown, Sight, Watcher, root_key, shown_as
 from chatops.settings import Settings, load_settings
 from chatops.stack import SIGNING_SECRET, Stack, local_stack
@@ -442,6 +448,7 @@ def summarize(
         },
         "seconds": run.seconds + (baseline.seconds if baseline else 0.0),
     }
+    report |= lever_decisions(run, baseline)
     if trace is not None:
         report |= outcome_counts(trace, run)
         report["break_even"] = traffic_break_even(trace, run, settings or load_settings(), catalog)

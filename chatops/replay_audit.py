@@ -24,6 +24,14 @@ from chatops.trace import Trace, TraceEvent
 from gateway.break_even import ALWAYS_ON, AS_RUN, HOURS_PER_MONTH, break_even, clock_hour
 from gateway.instance_hours import Ec2Hours, Interval
 from gateway.ledger import LedgerRecord
+from gateway.lever_counts import (
+    by_cache,
+    by_reason,
+    guard_refusals,
+    semantic_misses,
+    tier_mix,
+    truncated,
+)
 from gateway.pricing import PriceCatalog
 
 if TYPE_CHECKING:
@@ -161,6 +169,29 @@ def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
 
+def lever_decisions(run: RunResult, baseline: RunResult | None) -> dict[str, Any]:
+    """What the router and the caches decided over the run (`gateway.lever_counts`): the
+    model mix and spend by routing reason, model calls per tier, answers cut at max tokens
+    (with the levers and in the naive run), hits and saving per cache, and why the semantic
+    cache said no — its look-alike guards' refusals apart."""
+    rows = run.records
+    return {
+        "model_mix_by_reason": {mix.reason: dict(mix.models) for mix in by_reason(rows)},
+        "spend_by_reason_usd": {mix.reason: mix.spend_micro_usd / 1e6 for mix in by_reason(rows)},
+        "tier_mix": tier_mix(rows),
+        "truncated": {
+            "levers": truncated(rows),
+            "naive": truncated(baseline.records) if baseline is not None else None,
+        },
+        "caches": {
+            use.kind: {"hits": use.hits, "saved_usd": use.saved_micro_usd / 1e6}
+            for use in by_cache(rows)
+        },
+        "semantic_misses": semantic_misses(rows),
+        "semantic_guard_refusals": guard_refusals(rows),
+    }
+
+
 def traffic_break_even(
     trace: Trace, run: RunResult, settings: Settings, catalog: PriceCatalog
 ) -> dict[str, Any]:
@@ -224,4 +255,12 @@ def _cheaper(bedrock_micro_usd: int, ec2_micro_usd: int | None) -> str | None:
     return "bedrock" if bedrock_micro_usd <= ec2_micro_usd else "ec2"
 
 
-__all__ = ["DID", "did", "event_rows", "outcome_counts", "traffic_break_even", "write_rows"]
+__all__ = [
+    "DID",
+    "did",
+    "event_rows",
+    "lever_decisions",
+    "outcome_counts",
+    "traffic_break_even",
+    "write_rows",
+]

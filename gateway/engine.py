@@ -142,7 +142,8 @@ class CostEngine:
         for _ in range(FOLLOW_ATTEMPTS + 1):
             outcome = self._lookup(plan)
             if isinstance(outcome, Hit):
-                return self._served(plan, outcome.answer, outcome.source, on_delta)
+                note = f"similarity {outcome.match.similarity:.2f}" if outcome.match else ""
+                return self._served(plan, outcome.answer, outcome.source, on_delta, note)
             if isinstance(outcome, Follower):
                 try:
                     for delta in outcome.deltas():
@@ -207,6 +208,7 @@ class CostEngine:
                 override_tier=request.override_tier or None,
                 override_model=request.override_model or None,
                 escalated_tier=request.escalated_tier or None,
+                escalation_reason=request.escalation_reason or None,
                 unavailable=frozenset(),
             )
         )
@@ -232,6 +234,7 @@ class CostEngine:
         answer: CachedAnswer,
         kind: str,
         on_delta: Callable[[str], None] | None,
+        note: str = "",
     ) -> Metered:
         if on_delta is not None:
             on_delta(answer.text)
@@ -240,6 +243,7 @@ class CostEngine:
             naive_prompt_tokens=plan.shaped.tokens_before,
             compacted_prompt_tokens=plan.shaped.tokens_after,
             cache_kind=kind,
+            extra={"cache_note": note} if note else {},
         )
         output_tokens = answer.usage.output_tokens or estimate_tokens(answer.text)
         row = self.accounts.free_row(plan.request, facts, answer.route, output_tokens)
@@ -263,6 +267,7 @@ class CostEngine:
 
     def _call(self, plan: _Plan, leader: Leader | None, on_delta: Callable[[str], None]) -> Metered:
         request, reason = plan.request, plan.decision.reason
+        note = _cache_note(leader)
         reservation, request, reason, limited_by = self._reserve(request, reason)
         if leader is not None and limited_by:
             leader.fail()  # a downgraded answer must not be served for the tier's key
@@ -276,6 +281,7 @@ class CostEngine:
             tier_reason=reason,
             naive_prompt_tokens=plan.shaped.tokens_before,
             compacted_prompt_tokens=plan.shaped.tokens_after,
+            extra={"cache_note": note} if note else {},
         )
         call = self.accounts.open(request, self.accounts.row(request, facts), reservation)
         progress = CallProgress()
@@ -392,6 +398,17 @@ class CostEngine:
                 estimate_prompt_tokens(request),
                 completion.usage.total_input_tokens,
             )
+
+
+def _cache_note(leader: Leader | None) -> str:
+    """Why the caches had no answer for a call they were asked about: the semantic cache's
+    reason when it looked (its guards' refusals are counted from these), else what kept the
+    cache from being read (`fresh`, `present:now`)."""
+    if leader is None:
+        return ""
+    if leader.semantic_match is not None:
+        return leader.semantic_match.reason
+    return "" if leader.freshness.read else leader.freshness.reason
 
 
 def _fail(leader: Leader | None) -> None:

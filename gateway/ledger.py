@@ -30,7 +30,7 @@ import redis
 
 from gateway import keys
 
-Source = Literal["slash", "mention", "dm", "jira", "webhook", "cli", "api"]
+Source = Literal["slash", "mention", "dm", "jira", "webhook", "cli", "api", "eval"]
 
 DEFAULT_RETENTION_DAYS = 90
 _DAY_S = 86_400
@@ -96,6 +96,10 @@ class LedgerRecord:
     redactions: int = 0
     # Why routes before the one that answered were passed over (`ec2 stopped`, `throttled`).
     route_note: str = ""
+    # Why the answer caches did not answer, when they were asked: the semantic cache's
+    # reason (`guard:number 3≠5`, `similarity 0.71 < 0.85`, `empty`), or what kept the cache
+    # from being read (`fresh`, `present:now`); on a semantic hit, how close the match was.
+    cache_note: str = ""
 
     @property
     def total_input_tokens(self) -> int:

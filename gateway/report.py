@@ -27,6 +27,7 @@ from decimal import Decimal
 from gateway.break_even import BreakEven, bedrock_routes, break_even, clock_hour
 from gateway.instance_hours import Ec2Hours, is_served_by_ec2
 from gateway.ledger import DIMENSIONS, LedgerRecord
+from gateway.lever_counts import CacheUse, by_cache, reason_of
 from gateway.pricing import EC2_BACKEND, PriceCatalog, round_micro_usd
 from gateway.savings import SavingsBreakdown, real_levers, savings_by_lever
 from gateway.types import Route
@@ -192,6 +193,10 @@ class CostReport:
     ec2: Ec2Picture | None  # None when no instance is configured
     break_even: BreakEven
     edges: EdgeSpend = EdgeSpend()
+    # Spend by routing reason (`pasted log + why → large`, `override`, `no call: thanks`),
+    # biggest first, and hits and saving per cache kind (`gateway.lever_counts`).
+    by_reason: tuple[SpendRow, ...] = ()
+    caches: tuple[CacheUse, ...] = ()
 
     @property
     def baseline_micro_usd(self) -> int:
@@ -252,6 +257,8 @@ def build_report(
         ec2=ec2,
         break_even=break_even(calls, catalog, tiers, ec2_hours),
         edges=_edge_spend(rows),
+        by_reason=_grouped(rows, reason_of),
+        caches=by_cache(rows),
     )
 
 

@@ -44,6 +44,8 @@ HEAVY_CUES = frozenset(
 OVERRIDE_REASON = "override"
 CHANNEL_MINIMUM_REASON = "channel minimum"
 ESCALATED_REASON = "escalated"
+# The escalation a person asked for with the *Not helpful* button under an answer.
+NOT_HELPFUL_REASON = "not helpful"
 TASK_DEFAULT_REASON = "task default"
 
 
@@ -400,6 +402,8 @@ class RouteInput:
     override_model: str | None = None
     # At least this tier: the thread's last answer was cut at max tokens or marked not helpful.
     escalated_tier: str | None = None
+    # The escalation's reason when it is not the router's own (`NOT_HELPFUL_REASON`).
+    escalation_reason: str | None = None
     # The most capable tier today's budget leaves, when the caller knows it is a downgrade.
     budget_tier: str | None = None
     # Tiers with no working route right now (see `unavailable_tiers`).
@@ -498,7 +502,7 @@ def _override(request: RouteInput) -> Decision:
 
 def _raise_to_floors(decision: Decision, request: RouteInput) -> Decision:
     floors = (
-        (request.escalated_tier, ESCALATED_REASON),
+        (request.escalated_tier, request.escalation_reason or ESCALATED_REASON),
         (request.channel_min_tier, CHANNEL_MINIMUM_REASON),
     )
     for floor, reason in floors:
@@ -541,6 +545,8 @@ def _avoid_unavailable(decision: Decision, request: RouteInput) -> Decision:
 
 
 __all__ = [
+    "ESCALATED_REASON",
+    "NOT_HELPFUL_REASON",
     "SIGNALS",
     "TIERS",
     "Decision",

@@ -78,6 +78,8 @@ class LLMRequest:
     channel_min_tier: str = ""
     # At least this tier: the thread's last answer was cut short or marked not helpful.
     escalated_tier: str = ""
+    # Why, for the ledger (`not helpful`); empty: the router's own word for it.
+    escalation_reason: str = ""
     # A windowed document's calls (`gateway.windowing`): how many windows the job has, and what
     # the naive way — the whole document in one call — would have sent: None, this request is
     # itself the naive call; 0, the naive way makes no such call (a map step); N, the whole

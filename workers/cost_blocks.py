@@ -19,6 +19,7 @@ from chatops.cost_text import (
     SAVINGS_SUM,
     UNPRICED,
     break_even_lines,
+    cache_rows,
     capacity_note,
     ec2_lines,
     headline,
@@ -82,6 +83,7 @@ def report_blocks(report: CostReport) -> list[Block]:
             if dimension in report.breakdowns
         ]
         blocks += _edge_blocks(report)
+        blocks += _lever_blocks(report)
     else:
         blocks.append(_section(f"_{NO_TRAFFIC}_"))
     blocks += [{"type": "divider"}, *_ec2_blocks(report)]
@@ -93,6 +95,18 @@ def _edge_blocks(report: CostReport) -> list[Block]:
         return []
     sections = ((heading, getattr(report.edges, field)) for heading, field in EDGE_SECTIONS)
     return [_section(_rows_text(heading, "", rows)) for heading, rows in sections if rows]
+
+
+def _lever_blocks(report: CostReport) -> list[Block]:
+    """Spend by routing reason, and what each cache answered and saved."""
+    blocks = []
+    if report.by_reason:
+        blocks.append(_section(_rows_text("By routing reason", "", report.by_reason)))
+    if report.caches:
+        rows = cache_rows(report)
+        lines = [f"{kind}: *{hits}* hits · saved *{saved}*" for kind, hits, saved in rows]
+        blocks.append(_section("\n".join(["*Caches*", *lines])))
+    return blocks
 
 
 def _savings_text(report: CostReport) -> str:
