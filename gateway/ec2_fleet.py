@@ -59,6 +59,7 @@ class InstanceRecord:
     start_requested_at: float | None = None
     unhealthy_since: float | None = None
     answered_since_up: bool = False
+    ready_since: float | None = None
     retry_at: float | None = None
     held_until: float | None = None
     # The last fault, in a few words, and when: shown by `status`.
@@ -79,6 +80,7 @@ class InstanceRecord:
             start_requested_at=self.start_requested_at,
             unhealthy_since=self.unhealthy_since,
             answered_since_up=self.answered_since_up,
+            ready_since=self.ready_since,
             last_sent_at=last_sent_at,
             retry_at=self.retry_at,
             held_until=self.held_until,

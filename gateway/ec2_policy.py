@@ -78,6 +78,8 @@ class InstanceView:
     unhealthy_since: float | None = None
     # Whether the model server answered at any time since the instance came up.
     answered_since_up: bool = False
+    # Since when its model server has answered: a long boot must not count as idle time.
+    ready_since: float | None = None
     last_sent_at: float | None = None
     # Its last start or stop failed: leave it alone until then.
     retry_at: float | None = None
@@ -98,8 +100,14 @@ class InstanceView:
         return self.retry_at is not None and now < self.retry_at
 
     def idle_since(self) -> float | None:
-        """The last time it was given work or came up: idleness counts from there."""
-        times = [t for t in (self.last_sent_at, self.start_requested_at, self.up_since) if t]
+        """The last time it was given work, came up or became ready: idleness counts from
+        there, so an instance whose model took longer to load than the idle limit still
+        serves the request that started it."""
+        times = [
+            t
+            for t in (self.last_sent_at, self.start_requested_at, self.up_since, self.ready_since)
+            if t
+        ]
         return max(times, default=None)
 
 
@@ -159,13 +167,15 @@ def _unanswering(policy: Ec2Policy, instances: Sequence[InstanceView], now: floa
 def _idle(policy: Ec2Policy, up: Sequence[InstanceView], now: float, *, keep: int) -> list[Action]:
     """Stop what has been idle for `idle_stop_s`; `keep` instances stay up (a window).
 
-    An instance still booting after our start is left to the start timeout.
+    An instance still booting after our start is left to the start timeout, and one still
+    streaming an answer is not idle, however long ago that request was sent.
     """
     idle = [
         i
         for i in up
         if i.start_requested_at is None
         and i.state == RUNNING
+        and i.in_flight == 0
         and (since := i.idle_since()) is not None
         and now - since >= policy.idle_stop_s
         and not i.is_resting(now)

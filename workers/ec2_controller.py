@@ -210,6 +210,7 @@ class Ec2Controller:
             start_requested_at=None if healthy else started,
             unhealthy_since=(rec.unhealthy_since or now) if up and not healthy else None,
             answered_since_up=up and (rec.answered_since_up or healthy),
+            ready_since=(rec.ready_since or now) if healthy else None,
         )
 
     def _decide_and_act(self, status: FleetStatus, now: float) -> FleetStatus:
@@ -391,6 +392,7 @@ def _stopped(rec: InstanceRecord) -> InstanceRecord:
         start_requested_at=None,
         unhealthy_since=None,
         answered_since_up=False,
+        ready_since=None,
     )
 
 

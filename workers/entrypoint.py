@@ -12,6 +12,9 @@ beats every `job_monitoring_interval` from a thread with a TTL of three interval
 worker's maintenance pass finds the abandoned job within seconds and RQ retries it. A beat that
 fails (a Redis blip) is logged and the next one tried; the thread never dies of it.
 
+When EC2 instances are configured, the instance controller's thread ticks in every worker
+(`workers.ec2_controller`; a lock in Redis lets one act at a time) and stops with the worker.
+
 Maintenance, besides RQ's own, closes the model calls of dead workers in the call journal
 (`CostEngine.close_abandoned`), retries this worker's closes Redis refused earlier, and gives
 back the items of batch flushes that died (`workers.batch_collector.requeue_dead`).
@@ -35,6 +38,7 @@ from chatops.settings import Settings
 from chatops.wiring import connect_queue_redis
 from workers import batch_collector, runtime
 from workers.digest import collector_for
+from workers.ec2_controller import start_controller_thread
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +130,17 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> N
     pending ledger writes kept), and the job in hand is retried as an abandoned one."""
     runtime.install(runtime.build_runtime(settings))
     batch_collector.install(collector_for(runtime.current()))
+    # The instance controller ticks beside the jobs, on a connection of its own: its blocking
+    # wait for a request's wake-up must not hold a connection the jobs need.
+    controller = start_controller_thread(settings, connect_queue_redis(settings.redis_url))
+    try:
+        _take_jobs(settings, queue_name, burst=burst)
+    finally:
+        if controller is not None:
+            controller.stop()
+
+
+def _take_jobs(settings: Settings, queue_name: str, *, burst: bool) -> None:
     backoff_s = 1.0
     lost: SimpleWorker | None = None
     while True:

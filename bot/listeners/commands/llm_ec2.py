@@ -13,7 +13,7 @@ from slack_bolt import Ack, App
 from bot.deps import BotDeps
 from chatops import messages
 from chatops.payloads import Ec2CommandJob
-from chatops.settings import split_names
+from chatops.settings import Settings, split_names
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +30,19 @@ def parse(text: str) -> dict[str, str] | None:
     return {"verb": verb, **({"instance_id": words[0]} if words else {})}
 
 
-def allowed_users(deps: BotDeps) -> frozenset[str]:
-    """EC2_CONTROL_USERS, else COST_REPORT_USERS; both empty: everyone."""
-    settings = deps.settings
-    return frozenset(split_names(settings.ec2_control_users or settings.cost_report_users))
+def allowed_users(settings: Settings) -> frozenset[str]:
+    """EC2_CONTROL_USERS (else COST_REPORT_USERS) and COST_REPORT_ADMINS; nobody when they
+    are empty: starting and stopping GPUs is spending money, like seeing spend."""
+    listed = settings.ec2_control_users or settings.cost_report_users
+    return frozenset(split_names(listed)) | frozenset(split_names(settings.cost_report_admins))
 
 
 def register(app: App, deps: BotDeps) -> None:
-    allowed = allowed_users(deps)
+    allowed = allowed_users(deps.settings)
 
     @app.command("/llm-ec2")
     def handle_llm_ec2(ack: Ack, command: dict[str, Any]) -> None:
-        if allowed and command["user_id"] not in allowed:
+        if command["user_id"] not in allowed:
             ack(text=messages.EC2_NOT_ALLOWED)
             return
         parsed = parse(command.get("text") or "")
@@ -66,4 +67,4 @@ def register(app: App, deps: BotDeps) -> None:
         ack()
 
 
-__all__ = ["VERBS", "parse", "register"]
+__all__ = ["VERBS", "allowed_users", "parse", "register"]
