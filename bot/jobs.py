@@ -10,6 +10,8 @@ from rq.serializers import JSONSerializer
 
 from bot.dedupe import Deduper, Identity
 from chatops.payloads import (
+    ANSWER_ACTION_FAILED_CALLBACK,
+    ANSWER_ACTION_FUNCTION,
     ANSWER_FAILED_CALLBACK,
     ANSWER_FUNCTION,
     BULK_QUEUE,
@@ -23,6 +25,7 @@ from chatops.payloads import (
     INTERACTIVE_QUEUE,
     SUMMARIZE_FAILED_CALLBACK,
     SUMMARIZE_FUNCTION,
+    AnswerActionJob,
     AnswerJob,
     CostReportJob,
     DigestCommandJob,
@@ -60,6 +63,17 @@ class JobQueue:
         False for such a duplicate. Raises `redis.RedisError` when the queue cannot take it."""
         return self._enqueue(
             ANSWER_FUNCTION, ANSWER_FAILED_CALLBACK, job, job.job_id, job.kind, once
+        )
+
+    def enqueue_answer_action(self, job: AnswerActionJob, once: tuple[Identity, ...] = ()) -> bool:
+        """A button pressed under an answer; False for a duplicate delivery (`once`)."""
+        return self._enqueue(
+            ANSWER_ACTION_FUNCTION,
+            ANSWER_ACTION_FAILED_CALLBACK,
+            job,
+            job.job_id,
+            f"answer_{job.action}",
+            once,
         )
 
     def enqueue_cost_report(self, job: CostReportJob, once: tuple[Identity, ...] = ()) -> bool:

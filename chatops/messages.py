@@ -128,6 +128,16 @@ CACHED_FOOTER = (
 CACHED_EXACT = "the same question's answer from"
 CACHED_SEMANTIC = "the answer to the same question, asked differently, at"
 CACHED_FLIGHT = "answered together with the identical question asked at"
+# The buttons under an answer, and what the person who pressed one is told privately.
+ANSWER_NOT_HELPFUL_BUTTON = "Not helpful"
+ANSWER_AGAIN_BUTTON = "Answer again with the large model"
+ANSWER_FRESH_BUTTON = "Answer fresh"
+ANSWER_ESCALATED = (
+    "Thanks for saying so. The next answer in this thread will come from the {tier} tier;"
+    " *Answer again with the large model* redoes this one."
+)
+ANSWER_AT_TOP = "This answer already came from the largest model tier."
+ANSWER_TOO_OLD = "I no longer have what this answer was asked with, so I can't redo it: ask again."
 # `--explain`: why the request went to its tier.
 EXPLAIN = (
     "_Routed to the {tier} tier: {reason}. Signals: {signals}."
@@ -266,11 +276,12 @@ def usd(micro_usd: int) -> str:
 
 
 __all__ = [
-    "CACHED_EXACT",
-    "CACHED_FLIGHT",
-    "CACHED_FOOTER",
-    "CACHED_SEMANTIC",
-    "EXPLAIN",
+    "ANSWER_AGAIN_BUTTON",
+    "ANSWER_AT_TOP",
+    "ANSWER_ESCALATED",
+    "ANSWER_FRESH_BUTTON",
+    "ANSWER_NOT_HELPFUL_BUTTON",
+    "ANSWER_TOO_OLD",
     "API_BAD_JSON",
     "API_BODY_TOO_LARGE",
     "API_BUDGET",
@@ -294,6 +305,10 @@ __all__ = [
     "API_UNKNOWN_MODEL",
     "ASK_USAGE",
     "BUSY",
+    "CACHED_EXACT",
+    "CACHED_FLIGHT",
+    "CACHED_FOOTER",
+    "CACHED_SEMANTIC",
     "CANNOT_POST",
     "COST_DIRECT_MESSAGES",
     "COST_NOT_ALLOWED",

@@ -38,6 +38,17 @@ DIGEST_COMMAND_FUNCTION = "workers.jobs.digest_command"
 SCHEDULED_DIGEST_FUNCTION = "workers.jobs.scheduled_digest"
 # The Block Kit action id of the *Post to Jira* button under a summary.
 POST_SUMMARY_ACTION = "post_summary"
+# The buttons under an answer (`workers.answer_buttons`), by action id: *Not helpful* (the
+# thread's next answer goes one tier up), *Answer again with the large model* and *Answer
+# fresh* (re-answered in place, the cache bypassed). The worker job that handles a click, and
+# its failure callback.
+ANSWER_ACTIONS = {
+    "answer_not_helpful": "not_helpful",
+    "answer_again_large": "again_large",
+    "answer_fresh": "fresh",
+}
+ANSWER_ACTION_FUNCTION = "workers.jobs.answer_action"
+ANSWER_ACTION_FAILED_CALLBACK = "workers.jobs.answer_action_failed"
 
 # Which prompt template answers each kind of request.
 TASK_BY_KIND: dict[str, str] = {"ask": "ask", "mention": "thread", "dm": "dm"}
@@ -75,6 +86,32 @@ class AnswerJob(BaseModel):
     @property
     def job_id(self) -> str:
         return rq_job_id("answer", self.request_id)
+
+
+AnswerAction = Literal["not_helpful", "again_large", "fresh"]
+
+
+class AnswerActionJob(BaseModel):
+    """A button pressed under an answer: what to do, to which answer, and who pressed it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    request_id: str
+    action: AnswerAction
+    # The request whose answer carried the button (its reply state holds what it was asked).
+    answered: str
+    team_id: str
+    channel: str
+    user: str
+    # The message the button was on, and its thread.
+    message_ts: str
+    thread_ts: str | None = None
+    received_at: float
+    response_url: str | None = None
+
+    @property
+    def job_id(self) -> str:
+        return rq_job_id("action", self.request_id)
 
 
 class CostReportJob(BaseModel):
@@ -194,6 +231,9 @@ class DigestCommandJob(BaseModel):
 
 
 __all__ = [
+    "ANSWER_ACTIONS",
+    "ANSWER_ACTION_FAILED_CALLBACK",
+    "ANSWER_ACTION_FUNCTION",
     "ANSWER_FAILED_CALLBACK",
     "ANSWER_FUNCTION",
     "BATCH_FLUSH_FUNCTION",
@@ -213,6 +253,8 @@ __all__ = [
     "SUMMARIZE_FAILED_CALLBACK",
     "SUMMARIZE_FUNCTION",
     "TASK_BY_KIND",
+    "AnswerAction",
+    "AnswerActionJob",
     "AnswerJob",
     "CostReportJob",
     "DigestCommandJob",

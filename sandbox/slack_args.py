@@ -37,15 +37,22 @@ def json_arg(args: Args, name: str) -> Any:
 
 
 def message_content(args: Args) -> tuple[str | None, list[Any] | None]:
-    """Visible text and blocks of a post or update, with Slack's length limits."""
+    """Visible text and blocks of a post or update, with Slack's length limits. Text sent as
+    `markdown` blocks is what the message shows (its `text` is then only the notification's)."""
     markdown, text = args.get("markdown_text"), args.get("text")
+    blocks = json_arg(args, "blocks")
     if markdown is not None:
         if len(markdown) > STREAM_TEXT_LIMIT:
             raise SlackMethodError("msg_too_long")
         text = markdown
     elif text is not None and len(text) > TEXT_LIMIT:
         raise SlackMethodError("msg_too_long")
-    return text, json_arg(args, "blocks")
+    shown = [b.get("text", "") for b in blocks or [] if b.get("type") == "markdown"]
+    if shown:
+        if sum(map(len, shown)) > STREAM_TEXT_LIMIT:
+            raise SlackMethodError("msg_too_long")
+        text = "\n".join(shown)
+    return text, blocks
 
 
 def stream_text(args: Args) -> str:

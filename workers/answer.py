@@ -18,6 +18,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
@@ -52,9 +53,11 @@ class ReplyBusyError(RetryableError):
 
 
 class AnswerRun:
-    def __init__(self, runtime: Runtime, job: AnswerJob) -> None:
+    def __init__(self, runtime: Runtime, job: AnswerJob, redo: Redo | None = None) -> None:
         self.rt = runtime
         self.job = job
+        # Set when a button under an earlier answer asked for this one (in its place).
+        self.redo = redo
         self.state = ReplyState(runtime.queue_redis, job.request_id)
         self.memory = ConversationMemory(
             runtime.slack,
@@ -90,6 +93,8 @@ class AnswerRun:
             self._run_owned()
 
     def _run_owned(self) -> None:
+        if self.redo is not None:
+            self.redo.seed(self.state)
         try:
             reply = self._reply()
             try:
@@ -123,7 +128,8 @@ class AnswerRun:
             text, note = self.state.answer
             log.info("redelivering request_id=%s", self.job.request_id)
             reply.append(text)
-            reply.finish(note)
+            kept = answer_buttons.kept(self.state)
+            reply.finish(note, self._buttons(kept) if kept else [])
             self.state.mark_done()
             return
         problem = self._problem()
@@ -144,7 +150,9 @@ class AnswerRun:
         completion = metered.completion
         note = footer(metered, explain=options.explain)
         self.state.keep_answer(completion.text, note)
-        reply.finish(note)
+        context = AnswerContext(self.job, metered.record.tier, metered.cache_kind)
+        self.state.keep_context(context.to_json())
+        reply.finish(note, self._buttons(context))
         self.state.mark_done()
         log.info(
             "answered request_id=%s model=%s input_tokens=%d output_tokens=%d ttft_ms=%.0f"
@@ -164,12 +172,20 @@ class AnswerRun:
         """The person's leading `--tier`, `--model`, `--fresh`, `--explain`; an option it
         cannot use is refused with one line saying what is valid."""
         tiers = {name: tuple(r.model for r in routes) for name, routes in self._tiers().items()}
-        return parse_options(
+        options, question = parse_options(
             self.job.text,
             tiers=tiers,
             allowed_models=(),
             allow_any_model=self.rt.settings.allow_any_model,
         )
+        if self.redo is not None and self.redo.tier:
+            options = replace(options, tier=self.redo.tier, model=None, model_tier=None)
+        if self.redo is not None and self.redo.fresh:
+            options = replace(options, fresh=True)
+        return options, question
+
+    def _buttons(self, context: AnswerContext) -> list[Block]:
+        return answer_buttons.buttons(self.job.request_id, context, TIER_ORDER)
 
     def _needs_no_model(self, question: str, reply: SlackReply) -> bool:
         """A thanks, an ok, an emoji, a greeting, nothing at all: a reaction or the usage
@@ -200,6 +216,7 @@ class AnswerRun:
     def _request(self, question: str, options: RequestOptions) -> LLMRequest:
         prompt = self.rt.prompts[self.job.task]
         job = self.job
+        escalated, because = self._escalation()
         return LLMRequest(
             task=job.task,
             system=prompt.system(),
@@ -212,24 +229,28 @@ class AnswerRun:
             workspace=job.team_id,
             source={"ask": "slash"}.get(job.kind, job.kind),
             scope=self.rt.channel_kinds.scope(job.channel, workspace=job.team_id, user=job.user),
-            override_tier=options.tier or "",
+            override_tier=options.override_tier or "",
             override_model=options.model or "",
             fresh=options.fresh,
             explain=options.explain,
             channel_min_tier=self.rt.settings.channel_floors.get(job.channel, ""),
-            escalated_tier=self._escalated_tier(),
+            escalated_tier=escalated,
+            escalation_reason=because,
             redactions=job.redactions,
         )
 
     def _tiers(self) -> dict[str, tuple[Route, ...]]:
         return dict(self.rt.engine.gateway.tiers)
 
-    def _escalated_tier(self) -> str:
+    def _escalation(self) -> tuple[str, str]:
+        """The tier the thread's next answer must at least use, and why when a person said
+        so (`tier|reason`, set by *Not helpful*); empty when none."""
         thread = self.job.thread_ts
         if not thread:
-            return ""
+            return "", ""
         raw = self.rt.queue_redis.get(keys.escalation(self.job.channel, thread))
-        return raw.decode() if isinstance(raw, bytes) else ""
+        tier, _, reason = (raw.decode() if isinstance(raw, bytes) else "").partition("|")
+        return tier, reason
 
     def _escalate_if_cut(self, metered: Metered) -> None:
         """An answer cut at max tokens sends the thread's next answer one tier up."""

@@ -21,13 +21,14 @@ from chatops import messages
 from chatops.payloads import (
     GIVE_UP_ANSWER_FUNCTION,
     INTERACTIVE_QUEUE,
+    AnswerActionJob,
     AnswerJob,
     CostReportJob,
     DigestCommandJob,
     DigestJob,
     SummarizeJob,
 )
-from workers import batch_collector, digest_schedule, runtime
+from workers import answer_actions, batch_collector, digest_schedule, runtime
 from workers import summarize as summaries
 from workers.answer import AnswerRun
 from workers.cost_report import CostReportRun
@@ -48,6 +49,25 @@ def answer(payload: dict[str, Any]) -> None:
     if summaries.answered_by_summary(runtime.current(), job):
         return
     AnswerRun(runtime.current(), job).run()
+
+
+def answer_action(payload: dict[str, Any]) -> None:
+    """A button pressed under an answer (`workers.jobs.answer_action`)."""
+    answer_actions.run(runtime.current(), AnswerActionJob.model_validate(payload))
+
+
+def answer_action_failed(job: Job, connection: Any, exc_type: Any, exc: Any, tb: Any) -> None:
+    """`Callback(on_failure=…)` of button jobs: a re-answer gives up like an answer; a
+    *Not helpful* that could not be recorded is told to the person who pressed it."""
+    if _will_retry(job):
+        return
+    rt = runtime.current()
+    click = AnswerActionJob.model_validate(job.args[0])
+    again = answer_actions.redo_run(rt, click)
+    if again is None:
+        answer_actions.tell(rt, click, _failed_text(exc))
+    elif not again.give_up(exc):
+        _give_up_later(job.origin, again.job.model_dump(mode="json"), attempt=1)
 
 
 def cost_report(payload: dict[str, Any]) -> None:
@@ -168,6 +188,8 @@ def job_error_id() -> str:
 
 __all__ = [
     "answer",
+    "answer_action",
+    "answer_action_failed",
     "answer_failed",
     "cost_report",
     "cost_report_failed",

@@ -60,6 +60,9 @@ class ReplyState:
         self.answer: tuple[str, str] | None = (
             tuple(json.loads(fields["answer"])) if "answer" in fields else None  # type: ignore[assignment]
         )
+        # What the request was asked with and how it was answered, for the buttons under
+        # the answer (`workers.answer_buttons.AnswerContext`, as JSON).
+        self.context: str | None = fields.get("context")
 
     def _save(self, **fields: str) -> None:
         pipe = self._client.pipeline(transaction=False)
@@ -79,6 +82,10 @@ class ReplyState:
         """The model's finished answer: a retry delivers this instead of calling the model."""
         self.answer = (text, footer)
         self._save(answer=json.dumps([text, footer]))
+
+    def keep_context(self, context: str) -> None:
+        self.context = context
+        self._save(context=context)
 
     def mark_done(self) -> None:
         self.done = True

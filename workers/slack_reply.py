@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from slack_sdk import WebClient
@@ -34,6 +34,10 @@ from workers.slack_text import PingFilter, neutralise_pings
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 11_500  # Slack refuses markdown_text past ~12,000; leave room for a footer
+# A message sent as blocks also carries plain `text` for notifications: Slack's limit is
+# ~4,000 characters.
+FALLBACK_TEXT_CHARS = 3_000
+Block = dict[str, Any]
 SUPERSEDED = "_(replaced by the answer above)_"
 
 
@@ -84,6 +88,7 @@ class SlackReply:
         self._clock = clock
         self._sleep = sleep
         self._reuse = list(state.message_ts)
+        self._replaces_blocks = bool(self._reuse)
         self._ts: str | None = None  # the message being written
         self._text = ""  # what that message shows (or will, once pending is flushed)
         self._pending = ""
@@ -105,8 +110,10 @@ class SlackReply:
         if due and now >= self._not_before:
             self._flush()
 
-    def finish(self, footer: str = "") -> None:
-        """Flush everything, add the footer, and close the message; waits out rate limits."""
+    def finish(self, footer: str = "", blocks: Sequence[Block] = ()) -> None:
+        """Flush everything, add the footer, and close the message; waits out rate limits.
+        `blocks` (buttons) go under the last message: with `chat.stopStream` when it was
+        streamed, else with its final `chat.update`."""
         self._pending += self._pings.flush()
         if footer:  # below the answer; alone (a notice), not under two blank lines
             gap = "\n\n" if self._text or self._pending else ""
@@ -114,8 +121,9 @@ class SlackReply:
         while self._pending or self._ts is None:
             self._sleep(max(0.0, self._not_before - self._clock()))
             self._flush()
-        if self._streaming and self._ts is not None:
-            self._stop(self._ts)
+        stopped = self._streaming and self._ts is not None and self._stop(self._ts, blocks)
+        if blocks and not stopped and self._ts is not None:
+            self._update(self._ts, self._text, wait=True, blocks=blocks)
         for ts in self._unstopped:
             self._stop(ts)
         for ts in self._reuse:
@@ -230,20 +238,37 @@ class SlackReply:
 
     # -- Slack calls -------------------------------------------------------------------------
 
-    def _stop(self, ts: str) -> None:
+    def _stop(self, ts: str, blocks: Sequence[Block] = ()) -> bool:
         """Close a stream once the answer is complete; errors other than 429 are moot (the
-        stream may have expired) and a 429 is waited out."""
+        stream may have expired: False) and a 429 is waited out."""
         try:
-            self._waiting.chat_stopStream(channel=self._channel, ts=ts)
+            self._waiting.chat_stopStream(channel=self._channel, ts=ts, blocks=list(blocks) or None)
         except SlackApiError as exc:
             log.info("slack_stop_stream error=%s", _error_code(exc))
+            return False
+        return True
 
-    def _update(self, ts: str, text: str, *, wait: bool = False) -> None:
+    def _update(
+        self, ts: str, text: str, *, wait: bool = False, blocks: Sequence[Block] | None = None
+    ) -> None:
         text = neutralise_pings(text)  # already inert piece by piece; a whole text is checked
+        content = self._content(text, blocks)
         if wait:
-            self._waiting.chat_update(channel=self._channel, ts=ts, markdown_text=text)
+            self._waiting.chat_update(channel=self._channel, ts=ts, **content)
         else:
-            self._call("chat_update", channel=self._channel, ts=ts, markdown_text=text)
+            self._call("chat_update", channel=self._channel, ts=ts, **content)
+
+    def _content(self, text: str, blocks: Sequence[Block] | None) -> dict[str, Any]:
+        """`markdown_text` alone; or, with buttons — or over a reused message, which may still
+        carry the buttons of the answer it held — the text as a `markdown` block followed by
+        the buttons (Slack takes `markdown_text` or blocks, not both; `text` is what
+        notifications show)."""
+        if blocks is None and not self._replaces_blocks:
+            return {"markdown_text": text}
+        return {
+            "text": split_at(text, FALLBACK_TEXT_CHARS)[0],
+            "blocks": [{"type": "markdown", "text": text}, *(blocks or ())],
+        }
 
     def _defer_if_limited(self, exc: SlackApiError) -> None:
         if exc.response is not None and exc.response.status_code == 429:
