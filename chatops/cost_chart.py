@@ -78,12 +78,17 @@ def render_chart(report: CostReport, path: Path) -> None:
 
 
 def _draw_daily(axes: Axes, report: CostReport) -> None:
-    """Stacked bars of each day's spend by model, the naive baseline as a line over them."""
+    """Each day's Bedrock spend as bars stacked by model, the naive baseline as a line over
+    them; the instance hours, when there are any, as bars of their own beside them on a scale
+    of their own (the right axis), so cents of Bedrock stay visible next to a GPU's day."""
     positions = list(range(len(report.daily)))
+    ec2 = _ec2_amounts(report)
+    width, shift = (0.7, 0.0) if ec2 is None else (0.38, 0.2)
+    bedrock_x = [x - shift for x in positions]
     bottoms = [0.0] * len(report.daily)
     for label, colour, amounts in _bands(report):
         heights = [_dollars(amount) for amount in amounts]
-        axes.bar(positions, heights, bottom=bottoms, color=colour, width=0.7, label=_text(label))
+        axes.bar(bedrock_x, heights, bottom=bottoms, color=colour, width=width, label=_text(label))
         bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
     baseline = [_dollars(day.baseline_micro_usd) for day in report.daily]
     axes.plot(
@@ -96,27 +101,61 @@ def _draw_daily(axes: Axes, report: CostReport) -> None:
         label="naive baseline (strongest model, no levers)",
     )
     if len(positions) <= 10:
-        for x, day in zip(positions, report.daily, strict=True):
-            axes.annotate(
-                _text(usd(day.spend_micro_usd)),
-                (x, _dollars(day.spend_micro_usd)),
-                ha="center",
-                va="bottom",
-                fontsize=8,
-                xytext=(0, 2),
-                textcoords="offset points",
-            )
+        # Beside the instance's bars, Bedrock's own amount; alone, the day's whole spend.
+        for x, day in zip(bedrock_x, report.daily, strict=True):
+            amount = day.spend_micro_usd - (day.ec2_micro_usd if ec2 is not None else 0)
+            _amount_label(axes, x, amount)
     axes.set_xticks(positions, _day_labels(report.daily))
     # A day or two would otherwise stretch into bars as wide as the figure.
     half_width = max(len(positions), MIN_DAYS_WIDE) / 2
     middle = (len(positions) - 1) / 2
     axes.set_xlim(middle - half_width, middle + half_width)
     title = _headline_line(report) + ("" if report.requests else f"  ·  {NO_TRAFFIC}")
-    axes.set_title(_text(title), fontsize=11, loc="left")
-    axes.set_ylabel("spend per day (UTC)")
+    axes.set_title(_text(title), fontsize=11, loc="left", wrap=True)
+    axes.set_ylabel("Bedrock spend per day (UTC)" if ec2 is not None else "spend per day (UTC)")
     _money_axis(axes, "y")
-    axes.legend(loc="upper left", fontsize=8, ncols=3, frameon=False)
+    handles, labels = axes.get_legend_handles_labels()
+    if ec2 is not None:
+        right = _draw_instance_hours(axes, [x + shift for x in positions], ec2, width, report)
+        more_handles, more_labels = right.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    axes.legend(handles, labels, loc="upper left", fontsize=8, ncols=3, frameon=False)
     axes.margins(y=0.2)
+
+
+def _draw_instance_hours(
+    axes: Axes, positions: list[float], amounts: list[int], width: float, report: CostReport
+) -> Axes:
+    """The instance hours per day on a right axis of their own, in the instance's orange."""
+    assert report.ec2 is not None
+    right = axes.twinx()
+    heights = [_dollars(amount) for amount in amounts]
+    label = f"EC2 {report.ec2.instance_type} (hours it ran, right axis)"
+    right.bar(positions, heights, color=EC2_COLOUR, width=width, label=_text(label))
+    if len(positions) <= 10:
+        for x, amount in zip(positions, amounts, strict=True):
+            if amount:
+                _amount_label(right, x, amount)
+    right.set_ylabel("EC2 instance hours per day (UTC)", color=EC2_COLOUR)
+    right.yaxis.set_major_locator(MaxNLocator(nbins=5))
+    right.yaxis.set_major_formatter(FuncFormatter(lambda value, _: _text(_tick_usd(value))))
+    right.tick_params(axis="y", colors=EC2_COLOUR)
+    right.spines[["top", "left"]].set_visible(False)
+    right.spines["right"].set_color(EC2_COLOUR)
+    right.set_ylim(0, max(heights, default=0) * 1.25 or 1)
+    return right
+
+
+def _amount_label(axes: Axes, x: float, amount: int) -> None:
+    axes.annotate(
+        _text(usd(amount)),
+        (x, _dollars(amount)),
+        ha="center",
+        va="bottom",
+        fontsize=8,
+        xytext=(0, 2),
+        textcoords="offset points",
+    )
 
 
 def _draw_savings(axes: Axes, report: CostReport) -> None:
@@ -204,15 +243,19 @@ def _say(axes: Axes, text: str, *, fontsize: float) -> None:
     axes.set_axis_off()
 
 
+def _ec2_amounts(report: CostReport) -> list[int] | None:
+    """The instance hours' cost per day; None when there are none to draw."""
+    if report.ec2 is None or not any(day.ec2_micro_usd for day in report.daily):
+        return None
+    return [day.ec2_micro_usd for day in report.daily]
+
+
 def _bands(report: CostReport) -> list[tuple[str, str, list[int]]]:
-    """(label, colour, amount per day) from the bottom of the stack up: the instance first,
-    then the Bedrock models by spend, the smallest folded into one band to keep the legend
-    short. Orange is the EC2 instance everywhere in the figure."""
+    """(label, colour, amount per day) from the bottom of the stack up: the Bedrock models by
+    spend, the smallest folded into one band to keep the legend short. Orange is the EC2
+    instance everywhere in the figure; its hours are drawn apart (`_draw_instance_hours`)."""
     days = report.daily
-    bands = []
-    if report.ec2 and any(day.ec2_micro_usd for day in days):
-        label = f"EC2 {report.ec2.instance_type} (hours it ran)"
-        bands.append((label, EC2_COLOUR, [day.ec2_micro_usd for day in days]))
+    bands: list[tuple[str, str, list[int]]] = []
     totals: Counter[str] = Counter()
     for day in days:
         totals.update(day.by_model)

@@ -28,16 +28,18 @@ from gateway.report import (
     CostReport,
     SpendRow,
 )
+from gateway.savings import EC2_IDLE
 
 UNPRICED = "unpriced"
 NO_TRAFFIC = "no traffic in this period"
-SAVINGS_SUM = "they add up to the naive baseline minus what the requests cost"
+SAVINGS_SUM = "they add up to the naive baseline minus the spend"
 NOT_APPLICABLE = "n/a"
 LEVER_LABELS = {
     "response_cache": "response cache",
     "compaction": "token optimization",
     "right_sizing": "right-sizing",
     "prompt_caching": "prompt caching",
+    EC2_IDLE: "EC2 idle time",
 }
 DIMENSIONS = ("backend", "model", "user", "channel")
 # The caches as people know them (`gateway.lever_counts.CACHE_KINDS`).
@@ -88,8 +90,15 @@ def tokens(count: int) -> str:
 
 
 def hours(count: Decimal) -> str:
-    """`168 h`, `10.5 h`: one decimal only when the hours are not whole."""
-    return f"{count:.0f} h" if count == count.to_integral_value() else f"{count:.1f} h"
+    """`168 h`, `10.5 h`: one decimal only when the hours are not whole; under an hour in
+    minutes (`12 min`), under a minute in seconds (`45 s`), never `0.0 h` for a short run."""
+    if count == count.to_integral_value():
+        return f"{count:.0f} h"
+    if count >= 1:
+        return f"{count:.1f} h"
+    if count * 60 >= 1:
+        return f"{count * 60:.0f} min"
+    return f"{count * 3600:.0f} s"
 
 
 def requests(count: int) -> str:
@@ -118,19 +127,46 @@ def period_label(report: CostReport) -> str:
 
 
 def headline(report: CostReport) -> list[tuple[str, str]]:
-    """The few numbers every view leads with, as (label, value)."""
+    """The few numbers every view leads with, as (label, value). Spend is Bedrock plus the
+    instance hours, each shown when there are instance hours; saved is the baseline minus
+    spend, with the reason in words when it is negative."""
     saved = report.savings.saved_micro_usd
     hit_rate = report.cache_hit_rate
-    idle = report.ec2.idle_micro_usd if report.ec2 else 0
     spend = usd(report.spend_micro_usd)
+    if report.instance_micro_usd:
+        spend += (
+            f" (Bedrock {usd(report.per_token_micro_usd)}"
+            f" + EC2 instance hours {usd(report.instance_micro_usd)})"
+        )
+    reason = saved_reason(report)
     return [
-        ("Spend", f"{spend} (EC2 idle time: {usd(idle)} of it)" if idle else spend),
+        ("Spend", spend),
         ("Naive baseline", usd(report.baseline_micro_usd)),
-        ("Saved", f"{usd(saved)} ({percent(saved, report.baseline_micro_usd)})"),
+        (
+            "Saved",
+            f"{usd(saved)} ({percent(saved, report.baseline_micro_usd)})"
+            + (f": {reason}" if reason else ""),
+        ),
         ("Requests", f"{report.requests:,}"),
         ("Tokens", tokens(report.tokens)),
         ("Response-cache hits", NOT_APPLICABLE if hit_rate is None else f"{hit_rate:.1%}"),
     ]
+
+
+def saved_reason(report: CostReport) -> str:
+    """Why the levers saved less than nothing, in words: the part that cost the most — the
+    instances' hours (idle, or spread over the few requests they served, which makes
+    right-sizing to them negative), or another lever — or "" when the saving is not negative."""
+    savings = report.savings
+    if savings.saved_micro_usd >= 0 or not savings.by_lever:
+        return ""
+    worst, amount = min(savings.by_lever.items(), key=lambda item: item[1])
+    ec2 = report.ec2
+    if worst in (EC2_IDLE, "right_sizing") and ec2 is not None and report.instance_micro_usd:
+        count = len(ec2.hours.hours_by_instance())
+        who = "the EC2 instance was" if count <= 1 else f"the {count} EC2 instances were"
+        return f"{who} up {hours(ec2.hours.hours)} and served {requests(ec2.requests)}"
+    return f"{lever_label(worst)} cost {usd(-amount)} more than the naive way"
 
 
 def ec2_lines(report: CostReport) -> list[str]:
@@ -408,6 +444,7 @@ __all__ = [
     "period_label",
     "report_text",
     "requests",
+    "saved_reason",
     "short_model",
     "spend_cell",
     "tokens",

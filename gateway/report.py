@@ -8,9 +8,11 @@ hour, not per token, so its rows carry no cost; the report asks `gateway.instanc
 for the period (`Ec2Hours`: the hours the configured instances really ran, priced), and that
 cost is spread over the ec2 requests they served, in proportion to their tokens; the spread
 rows then count like any other. Hours no request used still cost: that amount belongs to no
-row and is shown on the ec2 backend row and in the EC2 section. With no instance configured
-there are no instance hours, and ec2 rows stay unpriced. A row that cannot be priced is listed
-per model and counted in no total — never as $0.
+row and is shown on the ec2 backend row, in the EC2 section, and in the savings as a negative
+part of its own (`ec2_idle`), so that spend is Bedrock plus instance hours and saved is the
+baseline minus spend, negative when the instances cost more than they saved. With no instance
+configured there are no instance hours, and ec2 rows stay unpriced. A row that cannot be priced
+is listed per model and counted in no total — never as $0.
 
 Break-even (Bedrock tiers against the instances for this traffic) is `gateway.break_even`.
 """
@@ -29,7 +31,7 @@ from gateway.instance_hours import Ec2Hours, is_served_by_ec2
 from gateway.ledger import DIMENSIONS, LedgerRecord
 from gateway.lever_counts import CacheUse, by_cache, reason_of
 from gateway.pricing import EC2_BACKEND, PriceCatalog, round_micro_usd
-from gateway.savings import SavingsBreakdown, real_levers, savings_by_lever
+from gateway.savings import SavingsBreakdown, real_levers, savings_by_lever, with_idle_hours
 from gateway.types import Route
 
 PERIODS: Mapping[str, tuple[str, Callable[[datetime.datetime], datetime.datetime]]] = {
@@ -204,6 +206,17 @@ class CostReport:
         return self.savings.baseline_micro_usd
 
     @property
+    def instance_micro_usd(self) -> int:
+        """The part of the spend that is instance hours: the requests' shares, plus the idle
+        hours in an unfiltered report."""
+        return self.ec2.attributed_micro_usd + self.ec2.idle_micro_usd if self.ec2 else 0
+
+    @property
+    def per_token_micro_usd(self) -> int:
+        """The part of the spend billed per token (Bedrock): the rest of it."""
+        return self.spend_micro_usd - self.instance_micro_usd
+
+    @property
     def cache_hit_rate(self) -> float | None:
         return self.cache_hits / self.requests if self.requests else None
 
@@ -245,7 +258,7 @@ def build_report(
         tokens=sum(_tokens(rec) for rec in rows),
         cache_hits=len(rows) - len(calls),
         spend_micro_usd=sum(rec.cost_micro_usd or 0 for rec in rows) + idle_micro_usd,
-        savings=real_levers(savings_by_lever(rows, catalog)),
+        savings=with_idle_hours(real_levers(savings_by_lever(rows, catalog)), idle_micro_usd),
         breakdowns=_breakdowns(rows, idle_micro_usd),
         unpriced=_unpriced(rows),
         daily=_daily(

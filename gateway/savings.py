@@ -182,6 +182,22 @@ def savings_by_lever(
     )
 
 
+# Instance hours no request used: spend the naive way (Bedrock alone) never makes.
+EC2_IDLE = "ec2_idle"
+
+
+def with_idle_hours(savings: SavingsBreakdown, idle_micro_usd: int) -> SavingsBreakdown:
+    """`savings` with the instances' idle hours counted as spend and as a negative part of
+    their own, so the parts still add up to the baseline minus everything spent."""
+    if not idle_micro_usd:
+        return savings
+    return dataclasses.replace(
+        savings,
+        actual_micro_usd=savings.actual_micro_usd + idle_micro_usd,
+        by_lever={**savings.by_lever, EC2_IDLE: -idle_micro_usd},
+    )
+
+
 def real_levers(savings: SavingsBreakdown) -> SavingsBreakdown:
     """Only levers that exist (`gateway.levers`) or saved something: a lever not built yet is
     not shown as saving $0."""
@@ -192,10 +208,12 @@ def real_levers(savings: SavingsBreakdown) -> SavingsBreakdown:
 
 
 __all__ = [
+    "EC2_IDLE",
     "LEVERS",
     "Lever",
     "SavingsBreakdown",
     "real_levers",
     "record_savings",
     "savings_by_lever",
+    "with_idle_hours",
 ]

@@ -126,7 +126,10 @@ def test_cost_prices_the_hours_the_instance_really_ran(redis_url: str, tmp_path:
     bedrock = sum(
         r.cost_micro_usd or 0 for r in ledger_rows_in(redis_url) if r.backend == "bedrock"
     )
-    assert f"Spend                {usd(bedrock + 3_018_000)}\n" in out
+    assert (
+        f"Spend                {usd(bedrock + 3_018_000)}"
+        f" (Bedrock {usd(bedrock)} + EC2 instance hours $3.02)\n"
+    ) in out
     assert "EC2 g5.xlarge as run (3 h)" in out
     assert "not counted" not in out
 
