@@ -55,11 +55,18 @@ def did(result: EventResult | None, rows: list[LedgerRecord]) -> str:
         return "failed"
     if result.shown == "refusal":
         return "refused"
-    if any(rec.model and not rec.cache_hit for rec in rows):
+    if any(_is_call(rec) for rec in rows):
         return "answered"
     if any(rec.cache_hit for rec in rows):
         return "cached"
+    if any(rec.no_call for rec in rows):
+        return "no call"
     return "answered" if result.shown in ("answer", "chart") else "no call"
+
+
+def _is_call(rec: LedgerRecord) -> bool:
+    """A row of a real model call: not a cache hit, not a message that needed no model."""
+    return bool(rec.model) and not rec.cache_hit and not rec.no_call
 
 
 def _by_request(records: Iterable[LedgerRecord]) -> dict[str, list[LedgerRecord]]:
@@ -103,7 +110,7 @@ def _row(
     recs: list[LedgerRecord],
     naive: list[LedgerRecord] | None,
 ) -> dict[str, Any]:
-    calls = [rec for rec in recs if rec.model and not rec.cache_hit]
+    calls = [rec for rec in recs if _is_call(rec)]
     first = recs[0] if recs else None
     row: dict[str, Any] = {
         "line": line,
@@ -124,6 +131,8 @@ def _row(
     }
     for counter in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"):
         row[counter] = sum(getattr(rec, counter) for rec in recs)
+    # What the naive way would have sent as input (whole context, uncompacted).
+    row["uncompacted_input_tokens"] = sum(rec.uncompacted_input_tokens for rec in recs)
     row["cost_usd"] = _usd(rec.cost_micro_usd for rec in recs)
     row["naive_cost_usd"] = _usd(rec.baseline_micro_usd for rec in recs)
     row["replayed_naive_cost_usd"] = (
@@ -136,8 +145,9 @@ def _row(
 
 
 def _cache_kind(recs: list[LedgerRecord]) -> str | None:
-    if any(rec.cache_hit for rec in recs):
-        return "response"
+    for rec in recs:
+        if rec.cache_hit:
+            return rec.cache_kind or "response"
     if any(rec.cache_read_tokens for rec in recs):
         return "prompt read"
     if any(rec.cache_write_tokens for rec in recs):
@@ -204,7 +214,7 @@ def traffic_break_even(
     calls = [
         replace(rec, at=start.timestamp() + at_t[rec.request_id])
         for rec in run.records
-        if rec.model and not rec.cache_hit and rec.request_id in at_t
+        if _is_call(rec) and rec.request_id in at_t
     ]
     span_s = max(trace.events[-1].t if trace.events else 0.0, _HOUR_S)
     period = (start.timestamp(), start.timestamp() + span_s)

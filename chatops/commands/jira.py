@@ -37,7 +37,10 @@ def _period_s(text: str) -> int:
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "jira", help="Jira from the terminal: a digest of issues", description=DESCRIPTION
+        "jira",
+        help="Jira from the terminal: a digest of issues",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
     )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     digest = verbs.add_parser(

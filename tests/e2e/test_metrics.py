@@ -28,7 +28,8 @@ def _scrape(stack: Stack) -> dict[tuple[str, tuple[tuple[str, str], ...]], float
 
 def test_metrics_count_requests_tokens_cost_and_queue(stack: Stack, driver: SlackDriver) -> None:
     before = _scrape(stack)
-    question = "Where are the payments dashboards?"
+    # A question the router leaves on the default tier (medium: Claude Haiku 4.5).
+    question = "Why do the payments dashboards keep timing out in the morning?"
     driver.slash("/ask", question, "U_ALICE", CHANNEL)
     root = wait_for(lambda: bot_message(stack, CHANNEL, f"<@U_ALICE> asked: {question}"), "root")
     wait_for(lambda: finished_replies(stack, CHANNEL, root["ts"]), "the answer")

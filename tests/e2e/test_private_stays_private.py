@@ -289,7 +289,7 @@ def test_bots_webhooks_and_the_bot_itself_are_ignored_unless_allowed(stack: Stac
     )
     assert slack.deliver(friend).status == 200
     answer(stack, CHANNEL, friend["ts"])
-    person = slack.mention("U_BOB", CHANNEL, "and what do you think?")
+    person = slack.mention("U_BOB", CHANNEL, "which of the two rollout plans would you pick?")
     assert person.ts is not None
     answer(stack, CHANNEL, person.ts)
 
