@@ -160,17 +160,38 @@ class CostEngine:
     def record_no_call(self, request: LLMRequest, reason: str) -> LedgerRecord:
         """A message that needed no model (thanks, ok, an emoji, nothing at all): a zero-cost
         row with what the naive way — the strongest model answering it — would have spent."""
+        return self.record_free(
+            replace(request, tier=NO_MODEL.model),
+            kind="no_call",
+            reason=reason,
+            output_tokens=NO_CALL_NAIVE_OUTPUT_TOKENS,
+            route=NO_MODEL,
+        )
+
+    def record_free(
+        self,
+        request: LLMRequest,
+        *,
+        kind: str,
+        reason: str,
+        output_tokens: int,
+        route: Route | None = None,
+    ) -> LedgerRecord:
+        """A request answered with no model call — `no_call`, or a cache of its own such as
+        `summary` (an unchanged issue's summary): a zero-cost row with what the naive way,
+        `request` sent to the strongest model for `output_tokens` of answer, would have spent."""
         facts = RowFacts(
             tier_reason=reason,
             naive_prompt_tokens=estimate_prompt_tokens(request),
             compacted_prompt_tokens=0,
+            cache_kind="" if kind == "no_call" else kind,
         )
         row = self.accounts.free_row(
-            replace(request, tier=NO_MODEL.model),
+            request,
             facts,
-            NO_MODEL,
-            NO_CALL_NAIVE_OUTPUT_TOKENS,
-            no_call=True,
+            route or self.strongest,
+            output_tokens,
+            no_call=kind == "no_call",
         )
         self.accounts.record_free(row)
         return row

@@ -138,6 +138,8 @@ class SummaryRun:
             known = self._posted_summary(issue, document)
         if known is not None:
             log.info("summary_unchanged request_id=%s key=%s", self.job.request_id, issue.key)
+            naive = summarizer.naive(document.header, document.sections, self._caller())
+            summarizer.record_unchanged(naive, known)
             on_delta(known)
             return Summary(known, from_cache=True)
         return summarizer.summarize(document.header, document.sections, self._caller(), on_delta)

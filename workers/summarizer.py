@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from chatops import messages
 from gateway.engine import CostEngine, Metered
 from gateway.pricing import EC2_BACKEND
-from gateway.tokens import estimate_prompt_tokens
+from gateway.tokens import estimate_prompt_tokens, estimate_tokens
 from gateway.types import LLMRequest, Message
 from gateway.windowing import (
     Section,
@@ -122,6 +122,20 @@ class Summarizer:
             return None
         return self.cache.get_many(FINAL_STEP, [_document_key(header, sections)])[0]
 
+    def naive(self, header: str, sections: Sequence[Section], caller: Caller) -> LLMRequest:
+        """The whole document in one call: the naive way, and the one-window path."""
+        return self.request("summarize", caller, document=_join(sections), header=header)
+
+    def record_unchanged(self, naive: LLMRequest, summary: str) -> None:
+        """An unchanged document's summary, shown again: no call, and a zero-cost ledger row
+        with what summarizing it the naive way would have cost."""
+        self.engine.record_free(
+            naive,
+            kind="summary",
+            reason="unchanged since the last summary",
+            output_tokens=estimate_tokens(summary),
+        )
+
     def summarize(
         self,
         header: str,
@@ -131,10 +145,11 @@ class Summarizer:
     ) -> Summary:
         """The document's summary, its final call streamed to `on_delta`."""
         known = self.cached(header, sections)
+        naive = self.naive(header, sections, caller)
         if known is not None:
+            self.record_unchanged(naive, known)
             on_delta(known)
             return Summary(known, from_cache=True)
-        naive = self.request("summarize", caller, document=_join(sections), header=header)
         if not self.windowing:
             metered = self.engine.complete(naive, on_delta)
             return Summary(metered.completion.text, (metered,))

@@ -22,6 +22,7 @@ from chatops.demo import is_finished_answer
 from chatops.payloads import BULK_QUEUE, POST_SUMMARY_ACTION
 from chatops.settings import load_settings
 from chatops.stack import SIGNING_SECRET, Stack, local_stack
+from gateway.ledger import Ledger
 from gateway.shaping import ShapePolicy
 from gateway.windowing import split_windows
 from integrations.jira.client import JiraClient, connect
@@ -256,6 +257,10 @@ def test_the_200_comment_issue_windowed_streamed_posted_and_kept_up_to_date(
     assert stack.bedrock.requests_to("/converse") == []
     assert reply["text"].endswith(messages.SUMMARY_NO_CALL_FOOTER)
     assert bot_comments(stack, "DEMO-1")[0].updated == updated.updated
+    # …and in the ledger: a zero-cost row that credits what summarizing it anew would cost.
+    rows = Ledger(redis.Redis.from_url(stack.redis_url)).records(0, time.time() + 60)
+    [unchanged] = [r for r in rows if r.cache_kind == "summary"]
+    assert unchanged.cost_micro_usd == 0 and (unchanged.baseline_micro_usd or 0) > 0
 
 
 def test_post_twice_leaves_one_comment(stack: Stack, driver: SlackDriver) -> None:
