@@ -167,6 +167,13 @@ SECRETS_REMOVED = (
     ":lock: I removed {what} from your message before passing it on. Rotate {them} now: "
     "anything pasted into Slack should be treated as exposed."
 )
+# A file attached to a question that the answer goes without (`workers.attachments`), said
+# privately: one sentence per file.
+FILE_LEFT_OUT = ":page_facing_up: I answered without `{name}`: {reason}."
+FILE_NOT_TEXT = "it is not a text file (I read text files and snippets)"
+FILE_TOO_BIG = "it is {size}, and I read files up to {limit}"
+FILE_NOT_AVAILABLE = "Slack would not give it to me (`{error}`)"
+FILE_DOWNLOAD_FAILED = "its download from Slack failed; attach it again to try once more"
 JIRA_NOT_VISIBLE = "{key} was not found, or I can't see it."
 JIRA_PROJECT_NOT_ALLOWED = "I'm not allowed to read Jira project {project}. I can read: {allowed}."
 JIRA_UNAVAILABLE = "Jira isn't answering right now. Try again in a few minutes."
@@ -352,6 +359,12 @@ __all__ = [
     "EC2_STOPPED",
     "EC2_STOPS_AT",
     "EC2_USAGE",
+    "EXPLAIN",
+    "FILE_DOWNLOAD_FAILED",
+    "FILE_LEFT_OUT",
+    "FILE_NOT_AVAILABLE",
+    "FILE_NOT_TEXT",
+    "FILE_TOO_BIG",
     "FOOTER",
     "ISSUE_QUESTION",
     "JIRA_NOT_VISIBLE",

@@ -59,6 +59,20 @@ def rq_job_id(kind: str, request_id: str) -> str:
     return f"{kind}-" + re.sub(r"[^A-Za-z0-9_-]", "_", request_id)
 
 
+# Slack attaches at most 10 files to one message.
+MAX_FILES = 10
+
+
+class FileRef(BaseModel):
+    """A file attached to the message being answered, as its event named it: the worker reads
+    it (`workers.attachments`); the listener makes no Slack call."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    name: str = ""
+
+
 class AnswerJob(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -78,6 +92,8 @@ class AnswerJob(BaseModel):
     # Secrets the edge replaced by placeholders in `text` (`gateway.redaction`): the ledger
     # counts them (`LLMRequest.redactions`); the text itself never holds one.
     redactions: int = 0
+    # Text files and snippets attached to the message (events only; `/ask` carries none).
+    files: tuple[FileRef, ...] = ()
 
     @property
     def task(self) -> str:
@@ -247,6 +263,7 @@ __all__ = [
     "EC2_COMMAND_FUNCTION",
     "GIVE_UP_ANSWER_FUNCTION",
     "INTERACTIVE_QUEUE",
+    "MAX_FILES",
     "POST_SUMMARY_ACTION",
     "QUEUE_NAMES",
     "SCHEDULED_DIGEST_FUNCTION",
@@ -260,6 +277,7 @@ __all__ = [
     "DigestCommandJob",
     "DigestJob",
     "Ec2CommandJob",
+    "FileRef",
     "Kind",
     "SummarizeJob",
     "SummarySource",

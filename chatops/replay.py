@@ -58,6 +58,8 @@ ANSWER_TIMEOUT_S = 120.0
 # The request ids the bot gives what it is sent (bot/listeners): `<prefix>-<trigger_id>` for a
 # slash command, `ev-<channel>-<ts>` for a message event. The ledger rows carry them.
 SLASH_REQUEST_PREFIX = {"/ask": "ask", "/llm-cost": "cost", "/summarize": "sum"}
+# How a refusal for length starts (`messages.QUESTION_TOO_LONG`), in a reply or an ack.
+TOO_LONG_PREFIX = messages.QUESTION_TOO_LONG.split("{", 1)[0]
 
 
 @dataclass
@@ -70,12 +72,15 @@ class EventResult:
     ack_s: float | None = None
     first_visible_s: float | None = None
     total_s: float | None = None
+    # Refused because the question was too long (MAX_QUESTION_CHARS).
+    refused_for_length: bool = False
 
     def saw(self, sight: Sight | None, sent: float) -> EventResult:
         if sight is None:
             self.shown = "timeout"
             return self
         self.shown = sight.shown
+        self.refused_for_length = sight.shown == "refusal" and TOO_LONG_PREFIX in sight.text
         if sight.edits:
             self.first_visible_s = sight.edits[0][0] - sent - TTFT_MS / 1000
             self.total_s = sight.edits[-1][0] - sent
@@ -198,8 +203,8 @@ class _Runner:
         sent = time.time()
         response = self.driver.slash("/ask", event.text, event.user, event.channel)
         result = EventResult(request_id=_slash_request_id(response), ack_s=response.elapsed_s)
-        if response.body.strip():  # answered in the acknowledgement: nothing was queued
-            return result.saw(Sight(shown_as(response.body.strip()), seen_at=time.time()), sent)
+        if ack := response.body.strip():  # answered in the acknowledgement: nothing was queued
+            return result.saw(Sight(shown_as(ack), ack, seen_at=time.time()), sent)
         watch = _Watch(event.channel, event.user, result.request_id, watch_seen)
         key = root_key(root_message(event.user, event.text))
 
@@ -429,6 +434,10 @@ def summarize(
         "skipped": dict(run.skipped),
         "failed": sum(o.shown in ("failure", "timeout") for o in outcomes),
         "refused": sum(o.shown == "refusal" for o in outcomes),
+        "refused_for_length": {
+            "levers": sum(o.refused_for_length for o in outcomes),
+            "naive": sum(o.refused_for_length for o in baseline.outcomes) if baseline else None,
+        },
         "model_calls": len(run.records),
         "cost_usd": cost / 1e6,
         "baseline_cost_usd": reference / 1e6,

@@ -108,8 +108,12 @@ class Settings(BaseSettings):
     slack_api_url: str | None = None
     # While tokens arrive, the visible reply grows at least this often.
     slack_stream_flush_s: PositiveSeconds = 0.5
-    # A question longer than this (~4k tokens; pasted logs included) is refused with a message.
-    max_question_chars: Annotated[int, Field(gt=0)] = 16_000
+    # A question longer than this is refused with a message: Slack's own limit on a message's
+    # text (compaction keeps what reaches the model within COMPACT_QUESTION_TOKENS).
+    max_question_chars: Annotated[int, Field(gt=0)] = 40_000
+    # Text files and snippets attached to a question are read up to this size (bytes); a
+    # bigger one is left out with a sentence saying so.
+    max_file_bytes: Annotated[int, Field(gt=0)] = 1_048_576
     # Slack workspace (team) ids, comma-separated, whose messages are NOT redacted before they
     # are queued, cached, quoted, logged or sent to a model; empty: redacted in every workspace.
     secret_redaction_off_teams: str = ""

@@ -71,6 +71,12 @@ def secrets_noted(request_id: str) -> str:
     return key("secrets_noted", request_id)
 
 
+def files_noted(request_id: str) -> str:
+    """Set once a person has been told privately which attached files an answer went
+    without (or what secrets were removed from them): a retried job does not tell them twice."""
+    return key("files_noted", request_id)
+
+
 def usergroup_members(group: str) -> str:
     """JSON list of a Slack user group's members (COST_REPORT_USERGROUP), briefly (cache
     Redis)."""
@@ -269,6 +275,7 @@ __all__ = [
     "ec2_served",
     "ec2_wake",
     "escalation",
+    "files_noted",
     "flight_lock",
     "flight_stream",
     "jira_new_comments",

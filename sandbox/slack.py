@@ -5,6 +5,7 @@ URL layout:
 
     POST|GET /api/<method>          the Web API (form-encoded or JSON bodies, Bearer xoxb- token)
     POST     /upload/v1/<file_id>   the raw upload URL that files.getUploadURLExternal hands out
+    GET      /files-pri/<team>-<file_id>/<name>   a file's `url_private` (see `attach_file`)
     POST     /response/<id>         a slash command's response_url (see `response_url_for`)
 
 Errors come back as Slack sends them — HTTP 200 with `{"ok": false, "error": …}` — except a
@@ -85,6 +86,7 @@ _METHOD_SCOPES = {
     "conversations.open": "im:write",
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
+    "files.info": "files:read",
     "reactions.add": "reactions:write",
 }
 # Methods that post into a channel: membership (or chat:write.public) applies.
@@ -150,10 +152,14 @@ class SlackEmulator(EmulatorServer):
             "users.info": self._users_info,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
+            "files.info": self._files_info,
         }
         for verb in ("GET", "POST"):
             self.route(verb, r"/api/(?P<method>[\w.]+)", self._api)
         self.route("POST", r"/upload/v1/(?P<file_id>\w+)", self._upload)
+        self.route(
+            "GET", r"/files-pri/(?:download/)?[A-Za-z0-9_]+-(?P<file_id>F\w+)/[^/]+", self._download
+        )
         self.route("POST", r"/response/(?P<response_id>\w+)", self._response)
 
     def _seed(self) -> None:
@@ -188,12 +194,41 @@ class SlackEmulator(EmulatorServer):
     def ephemerals(self, channel: str | None = None) -> list[dict[str, Any]]:
         return self.store.ephemerals(channel)
 
-    def post_as_user(self, channel: str, user: str, text: str, thread_ts: str | None = None) -> str:
-        """Put a person's message in the store (before a driver sends its event); its ts."""
+    def post_as_user(
+        self,
+        channel: str,
+        user: str,
+        text: str,
+        thread_ts: str | None = None,
+        files: list[dict[str, Any]] | None = None,
+    ) -> str:
+        """Put a person's message in the store (before a driver sends its event); its ts.
+        `files` are file objects from `attach_file`, shown with the message."""
         self.store.add_channel(channel)
-        return str(
-            self.store.post(channel, self.store.user(user).id, text, thread_ts=thread_ts)["ts"]
+        user_id = self.store.user(user).id
+        return str(self.store.post(channel, user_id, text, thread_ts=thread_ts, files=files)["ts"])
+
+    def attach_file(
+        self,
+        user: str,
+        name: str,
+        data: bytes,
+        *,
+        mimetype: str | None = None,
+        filetype: str | None = None,
+        snippet: bool = False,
+    ) -> dict[str, Any]:
+        """A file `user` attaches to a message (a `snippet`: text Slack made from a long
+        paste): its file object, as a message event's `files` carries it."""
+        attached = self.uploads.attach(
+            name,
+            data,
+            self.store.user(user).id,
+            mimetype=mimetype or ("text/plain" if snippet else None),
+            filetype=filetype or ("text" if snippet else None),
+            mode="snippet" if snippet else "hosted",
         )
+        return attached.to_info(self.url, self.team_id)
 
     def add_user(self, user_id: str, name: str, real_name: str = "") -> None:
         self.store.add_user(SlackUser(user_id, name, real_name or name.title()))
@@ -325,6 +360,28 @@ class SlackEmulator(EmulatorServer):
         ex.handler.send_header("Content-Length", str(len(reply)))
         ex.handler.end_headers()
         ex.handler.wfile.write(reply)
+
+    def _download(self, ex: Exchange) -> None:
+        """A file's private URL. Faults: `reset` (no answer), `cut` (half the bytes, then the
+        connection drops), any other kind an HTTP error (`Fault.status`, default 500)."""
+        fault = self.take_fault(ex.path)
+        status, content_type, body = self.uploads.download(
+            ex.param("file_id"), ex.headers.get("authorization", "")
+        )
+        if fault is not None and fault.kind == "reset":
+            ex.cut()
+            return
+        if fault is not None and fault.kind != "cut":
+            status, content_type, body = fault.status or 500, "text/plain", b"server error"
+        ex.handler.send_response(status)
+        ex.handler.send_header("Content-Type", content_type)
+        ex.handler.send_header("Content-Length", str(len(body)))
+        ex.handler.end_headers()
+        if fault is not None and fault.kind == "cut":
+            ex.handler.wfile.write(body[: len(body) // 2])
+            ex.cut()
+            return
+        ex.handler.wfile.write(body)
 
     def _response(self, ex: Exchange) -> None:
         body: Args = dict(ex.body) if isinstance(ex.body, dict) else {}
@@ -490,6 +547,10 @@ class SlackEmulator(EmulatorServer):
         required(args, "length")
         file_id = self.uploads.reserve(required(args, "filename"))
         return {"upload_url": f"{self.url}/upload/v1/{file_id}", "file_id": file_id}
+
+    def _files_info(self, args: Args) -> Args:
+        found = self.uploads.get(required(args, "file"))
+        return {"file": found.to_info(self.url, self.team_id), "comments": []}
 
     def _complete_upload(self, args: Args) -> Args:
         channel = args.get("channel_id") or str(args.get("channels") or "").split(",")[0] or None

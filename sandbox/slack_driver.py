@@ -113,19 +113,26 @@ class SlackDriver:
         *,
         also_as_message: bool = False,
         bad_signature: bool = False,
+        files: list[dict[str, Any]] | None = None,
     ) -> DriverResponse:
         """`@bot text` in a channel (or thread): stored, then delivered as `app_mention`.
 
         `also_as_message` delivers it once more as a `message` event with its own event_id,
         as Slack does for an app subscribed to both; the answer to the first is returned.
+        `files` (from `SlackEmulator.attach_file`) are attached to the message.
         """
         mention = f"<@{self.emulator.bot_user_id}>"
         full_text = text if text.startswith(mention) else f"{mention} {text}"
-        ts = self.emulator.post_as_user(channel, user, full_text, thread_ts)
+        ts = self.emulator.post_as_user(channel, user, full_text, thread_ts, files)
         event = self._message_event("app_mention", user, channel, full_text, ts, thread_ts)
+        if files:
+            event["files"] = files
         response = self._deliver(event, bad_signature)
         if also_as_message:
-            self._deliver({**event, "type": "message", "channel_type": "channel"}, bad_signature)
+            as_message = {**event, "type": "message", "channel_type": "channel"}
+            if files:
+                as_message["subtype"] = "file_share"
+            self._deliver(as_message, bad_signature)
         return response
 
     def dm(
@@ -136,12 +143,16 @@ class SlackDriver:
         *,
         thread_ts: str | None = None,
         bad_signature: bool = False,
+        files: list[dict[str, Any]] | None = None,
     ) -> DriverResponse:
         """A direct message to the bot (in a DM thread when `thread_ts` is given): stored, then
-        delivered as a `message.im` event."""
+        delivered as a `message.im` event — with `files`, of subtype `file_share`, as Slack
+        sends a message with attachments."""
         channel = channel or self.emulator.dm_channel(user)
-        ts = self.emulator.post_as_user(channel, user, text, thread_ts)
+        ts = self.emulator.post_as_user(channel, user, text, thread_ts, files)
         event = self._message_event("message", user, channel, text, ts, thread_ts)
+        if files:
+            event |= {"files": files, "subtype": "file_share", "upload": False}
         return self._deliver({**event, "channel_type": "im"}, bad_signature)
 
     def deliver(self, event: dict[str, Any], *, bad_signature: bool = False) -> DriverResponse:

@@ -33,6 +33,7 @@ from gateway.no_call import no_call
 from gateway.options import RequestOptions, parse_options
 from gateway.types import Route
 from workers import slack_refusals
+from workers.attachments import with_attachments
 from workers.context import ConversationMemory, Turn, as_messages
 from workers.footers import footer
 from workers.reply_state import REPLY_LEASE_S, Lease, ReplyLease, ReplyState
@@ -138,6 +139,7 @@ class AnswerRun:
             self.state.mark_done()
             return
         options, question = self._options()
+        question = with_attachments(self.rt, self.job, question, self._tell_privately)
         if self._needs_no_model(question, reply):
             return
         request = self._request(question, options)

@@ -72,9 +72,14 @@ class ConversationMemory:
         return [Turn(**t) for t in json.loads(raw)] if raw else []
 
     def remember(self, channel: str, key_ts: str, *new: Turn) -> None:
-        """Write through: the next reply in this conversation sees this exchange."""
+        """Write through: the next reply in this conversation sees this exchange as the model
+        saw it. A turn already read from Slack is replaced: a thread a mention started holds
+        its root as Slack shows it (the bot's mention, the person's `--tier`), and a
+        follow-up must repeat the question's bytes for its prefix to be read from the cache."""
         raw = self._cache.get(keys.thread_context(channel, key_ts))
         turns = [Turn(**t) for t in json.loads(raw)] if raw else []
+        fresh = {t.ts: t for t in new if t.ts}
+        turns = [fresh.pop(t.ts, t) for t in turns]
         known = {t.ts for t in turns}
         turns += [t for t in new if t.ts not in known]
         self._store(channel, key_ts, turns[-MAX_TURNS * 2 :])

@@ -87,9 +87,9 @@ def test_an_empty_ask_gets_an_ephemeral_usage_hint(stack: Stack, driver: SlackDr
 
 
 def test_an_oversized_question_gets_a_clear_message(stack: Stack, driver: SlackDriver) -> None:
-    response = driver.slash("/ask", "x" * 20_000, "U_BOB", CHANNEL)
+    response = driver.slash("/ask", "x" * 40_001, "U_BOB", CHANNEL)
     assert response.status == 200
-    assert response.body.startswith("That question is 20,000 characters; I can take 16,000.")
+    assert response.body.startswith("That question is 40,001 characters; I can take 40,000.")
 
 
 @pytest.mark.parametrize("delivery", ["retry", "app_mention_and_message"])

@@ -11,8 +11,8 @@ from bot.deps import BotDeps
 from bot.listeners.events.submit import submit
 
 # Edits, deletions, joins and the like are not questions; `bot_message` is, from an allowed
-# bot (`submit` decides who may ask).
-_ANSWERED_SUBTYPES = (None, "bot_message")
+# bot (`submit` decides who may ask), and `file_share` is a message with files attached.
+_ANSWERED_SUBTYPES = (None, "bot_message", "file_share")
 
 
 def register(app: App, deps: BotDeps) -> None:

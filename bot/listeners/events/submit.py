@@ -16,7 +16,7 @@ import redis
 
 from bot.deps import BotDeps
 from bot.text import clean_input, redact_for
-from chatops.payloads import AnswerJob, Kind
+from chatops.payloads import MAX_FILES, AnswerJob, FileRef, Kind
 from chatops.settings import split_names
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ def submit(deps: BotDeps, kind: Kind, body: dict[str, Any], bot_user_id: str) ->
         message_ts=ts,
         received_at=deps.clock(),
         redactions=len(redacted.findings),
+        files=attached_files(event),
     )
     identities = (("event", body.get("event_id", ts)), ("msg", f"{channel}:{ts}"))
     try:
@@ -74,8 +75,18 @@ def submit(deps: BotDeps, kind: Kind, body: dict[str, Any], bot_user_id: str) ->
     log.info("enqueued request_id=%s kind=%s redactions=%d", job.request_id, kind, job.redactions)
 
 
+def attached_files(event: dict[str, Any]) -> tuple[FileRef, ...]:
+    """The files attached to the message, by id and name: the worker reads them (a file the
+    event hides, e.g. over the workspace's storage limit, still has its id)."""
+    files = [f for f in event.get("files") or [] if isinstance(f, dict) and f.get("id")]
+    return tuple(
+        FileRef(id=str(f["id"]), name=str(f.get("name") or f.get("title") or ""))
+        for f in files[:MAX_FILES]
+    )
+
+
 class QueueUnavailableError(RuntimeError):
     """Redis refused the event; Bolt answers 500 so Slack retries it."""
 
 
-__all__ = ["QueueUnavailableError", "asker", "strip_mention", "submit"]
+__all__ = ["QueueUnavailableError", "asker", "attached_files", "strip_mention", "submit"]
