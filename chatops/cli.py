@@ -26,6 +26,7 @@ from chatops.commands import (
     cache_check,
     cost,
     ec2,
+    eval,
     health,
     jira,
     replay,
@@ -50,6 +51,7 @@ COMMANDS = (
     replay,
     trace,
     cache_check,
+    eval,
     health,
 )
 PACKAGE = "chatops-bot"

@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from gateway.tokens import estimate_tokens
+from sandbox.judge_reply import judge_reply
 from sandbox.packed_reply import REPLY_FAULTS, items_in, packed_deltas
 from sandbox.server import EmulatorServer, Exchange
 
@@ -237,6 +238,9 @@ class ModelEmulator(EmulatorServer):
         if scripted is not None:
             size = self._delta_chars
             return [scripted[i : i + size] for i in range(0, len(scripted), size)] or [""]
+        graded = judge_reply(question)
+        if graded is not None:
+            return [graded[i : i + 8] for i in range(0, len(graded), 8)]
         items = items_in(question)
         if not items:
             return emulated_deltas(model, prompt, question, max_tokens)
