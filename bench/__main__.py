@@ -9,7 +9,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import gateway_overhead, lever_chart, pipeline
+from bench import (
+    cache_lookup,
+    compaction,
+    gateway_overhead,
+    lever_chart,
+    pipeline,
+    redaction,
+    router,
+)
 from bench.readme import update_readme
 from chatops.replay import replay
 from chatops.trace import load_trace
@@ -26,6 +34,10 @@ def main() -> None:
         "machine": f"{platform.machine()}, Python {platform.python_version()}",
         "gateway_overhead": gateway_overhead.run(),
         "pipeline": pipeline.run(),
+        "router": router.run(),
+        "compaction": compaction.run(),
+        "cache_lookup": cache_lookup.run(),
+        "redaction": redaction.run(),
         "replay": replay(load_trace(TEAM_WEEK)),
     }
     results["seconds"] = round(time.time() - started, 1)
