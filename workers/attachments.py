@@ -235,6 +235,8 @@ class FileReader:
                 return self._read_capped(response, expected)
         except (OSError, http.client.HTTPException, ValueError) as exc:
             # urllib's HTTPError, a refused or reset connection, a timeout, a cut body.
+            if isinstance(exc, urllib.error.HTTPError):
+                exc.close()
             log.warning("file_download_failed error=%s", type(exc).__name__)
             return messages.FILE_DOWNLOAD_FAILED
 
