@@ -11,7 +11,7 @@ import dataclasses
 import datetime
 import re
 from collections.abc import Callable, Iterable, Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from chatops.messages import usd
@@ -132,25 +132,50 @@ def headline(report: CostReport) -> list[tuple[str, str]]:
     spend, with the reason in words when it is negative."""
     saved = report.savings.saved_micro_usd
     hit_rate = report.cache_hit_rate
-    spend = usd(report.spend_micro_usd)
+    amounts = (
+        report.spend_micro_usd,
+        report.per_token_micro_usd,
+        report.instance_micro_usd,
+        report.baseline_micro_usd,
+        saved,
+    )
+    spend, bedrock, instance, baseline, saved_text = _adding_up(amounts)
     if report.instance_micro_usd:
-        spend += (
-            f" (Bedrock {usd(report.per_token_micro_usd)}"
-            f" + EC2 instance hours {usd(report.instance_micro_usd)})"
-        )
+        spend += f" (Bedrock {bedrock} + EC2 instance hours {instance})"
     reason = saved_reason(report)
     return [
         ("Spend", spend),
-        ("Naive baseline", usd(report.baseline_micro_usd)),
+        ("Naive baseline", baseline),
         (
             "Saved",
-            f"{usd(saved)} ({percent(saved, report.baseline_micro_usd)})"
+            f"{saved_text} ({percent(saved, report.baseline_micro_usd)})"
             + (f": {reason}" if reason else ""),
         ),
         ("Requests", f"{report.requests:,}"),
         ("Tokens", tokens(report.tokens)),
         ("Response-cache hits", NOT_APPLICABLE if hit_rate is None else f"{hit_rate:.1%}"),
     ]
+
+
+def _adding_up(amounts: Sequence[int]) -> list[str]:
+    """Spend, Bedrock, instance hours, baseline and saved, all to the decimals the smallest
+    needs — more, up to every micro-dollar, if rounding would make the shown figures not add
+    up (spend = Bedrock + instance hours, saved = baseline - spend)."""
+    smallest = min((abs(a) for a in amounts if a), default=0)
+    first = len(usd(smallest).rpartition(".")[2]) if smallest else 2
+    for decimals in (d for d in (2, 4, 6) if d >= first):
+        shown = [_rounded(amount, decimals) for amount in amounts]
+        if shown[0] == shown[1] + shown[2] and shown[4] == shown[3] - shown[0]:
+            break
+    return [_usd_to(_rounded(amount, decimals)) for amount in amounts]
+
+
+def _rounded(micro_usd: int, decimals: int) -> Decimal:
+    return (Decimal(micro_usd) / _MICRO).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+
+
+def _usd_to(dollars: Decimal) -> str:
+    return f"{'-' if dollars < 0 else ''}${abs(dollars):,}"
 
 
 def saved_reason(report: CostReport) -> str:

@@ -4,6 +4,7 @@ is configured, and a chart that keeps cents of Bedrock visible beside a GPU's da
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +28,8 @@ from tests.unit.test_cost_report import (
     make,
     report,
 )
+
+MONEY = re.compile(r"(-?)\$([\d,]+\.\d+)")
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +58,24 @@ def assert_adds_up(result: CostReport) -> None:
     assert sum(result.savings.by_lever.values()) == saved
 
 
+def shown_dollars(text: str) -> list[Decimal]:
+    return [Decimal(f"{sign}{amount.replace(',', '')}") for sign, amount in MONEY.findall(text)]
+
+
+def assert_shown_adds_up(result: CostReport) -> list[Decimal]:
+    """The figures a person reads add up as shown, and each is the amount, rounded."""
+    shown = dict(headline(result))
+    spend, *parts = shown_dollars(shown["Spend"])
+    (baseline,) = shown_dollars(shown["Naive baseline"])
+    saved = shown_dollars(shown["Saved"])[0]
+    assert spend == (sum(parts, Decimal(0)) if parts else spend)
+    assert saved == baseline - spend
+    exact = [result.spend_micro_usd, result.baseline_micro_usd, result.savings.saved_micro_usd]
+    for figure, micro_usd in zip((spend, baseline, saved), exact, strict=True):
+        assert abs(figure - Decimal(micro_usd) / 1_000_000) <= Decimal("0.005")
+    return [spend, *parts]
+
+
 def test_spend_is_bedrock_plus_instance_hours_and_saved_is_baseline_minus_spend(
     catalog: PriceCatalog,
 ) -> None:
@@ -63,10 +84,18 @@ def test_spend_is_bedrock_plus_instance_hours_and_saved_is_baseline_minus_spend(
     assert result.instance_micro_usd == G5_HOURLY  # one hour at $1.006, all of it served
 
     spend = dict(headline(result))["Spend"]
-    assert spend == (
-        f"{usd(result.spend_micro_usd)} (Bedrock {usd(result.per_token_micro_usd)}"
-        f" + EC2 instance hours {usd(G5_HOURLY)})"
-    )
+    assert " (Bedrock $0.00" in spend and " + EC2 instance hours $1.00" in spend
+    assert len(assert_shown_adds_up(result)) == 3
+
+
+def test_figures_shown_to_cents_would_not_add_up_so_they_are_shown_finer(
+    catalog: PriceCatalog,
+) -> None:
+    # $1.006 of instance hours beside $0.0031 of Bedrock: to the cent, $1.01 + $0.00 ≠ $1.01 …
+    result = report(light_traffic(catalog), catalog, running=((12.5, 13.5),))
+    _, bedrock, instance = assert_shown_adds_up(result)
+    assert bedrock > 0
+    assert instance == Decimal("1.006")
 
 
 def test_an_idle_instance_makes_the_saving_negative_and_says_why(catalog: PriceCatalog) -> None:
@@ -75,9 +104,10 @@ def test_an_idle_instance_makes_the_saving_negative_and_says_why(catalog: PriceC
     assert result.savings.by_lever[EC2_IDLE] == -24 * G5_HOURLY
     assert result.savings.saved_micro_usd < 0
 
+    assert_shown_adds_up(result)
     saved = dict(headline(result))["Saved"]
     reason = "the EC2 instance was up 24 h and served 0 requests"
-    assert saved.startswith(f"-{usd(-result.savings.saved_micro_usd)} (-")
+    assert saved.startswith("-$24.1") and " (-" in saved
     assert saved.endswith(f"): {reason}")
     assert saved_reason(result) == reason
     text = report_text(result)
@@ -97,7 +127,7 @@ def test_no_instance_configured_means_no_instance_hours_anywhere(catalog: PriceC
     assert_adds_up(result)
     assert result.instance_micro_usd == 0
     assert result.spend_micro_usd == sum(r.cost_micro_usd or 0 for r in bedrock_only)
-    assert dict(headline(result))["Spend"] == usd(result.spend_micro_usd)
+    assert assert_shown_adds_up(result) == [Decimal(result.spend_micro_usd) / 1_000_000]
     assert saved_reason(result) == ""
     assert EC2_IDLE not in result.savings.by_lever
     assert "EC2 g5.xlarge: ran" not in report_text(result)
