@@ -135,9 +135,11 @@ def build_answer_cache(
     responses = ResponseCache(cache_redis)
     semantic = None
     if settings.semantic_cache:
+        embedder = build_embedder(settings)
+        embedder.warm()  # loaded once at start-up, never on a person's first question
         semantic = SemanticCache(
             responses,
-            build_embedder(settings),
+            embedder,
             threshold=settings.semantic_threshold,
             capacity=settings.semantic_capacity,
             embed_budget_s=settings.embedding_timeout_s,

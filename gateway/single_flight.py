@@ -45,6 +45,8 @@ DEFAULT_LEASE_MS = 10_000
 DEFAULT_STREAM_TTL_MS = 60_000
 # Each XREAD blocks this long at most; keep it below the client's socket timeout.
 DEFAULT_BLOCK_MS = 100
+# The leader writes what it has for its followers at most this often.
+PUBLISH_INTERVAL_S = 0.05
 # A follower that hears nothing from a live leader for this long takes over anyway.
 DEFAULT_IDLE_S = 60.0
 
@@ -167,6 +169,8 @@ class Leader:
         self._lock = keys.flight_lock(key.digest)
         self._stream = keys.flight_stream(key.digest, token or "")
         self._publishing = token is not None
+        self._unsent: list[str] = []
+        self._sent_at = float("-inf")
         self._ended = token is None
         self._lease: _Lease | None = None
         if token is not None:
@@ -179,11 +183,23 @@ class Leader:
         return self.token is not None
 
     def publish(self, delta: str) -> None:
-        """Hand one text delta to the followers (never raises; stops sharing on an error)."""
+        """Hand text to the followers (never raises; stops sharing on an error). Deltas are
+        gathered and written at most every PUBLISH_INTERVAL_S: one Redis write per token
+        would cost the leader's own stream more than it gives the followers."""
         if not self._publishing or not delta:
             return
+        self._unsent.append(delta)
+        now = time.monotonic()
+        if now - self._sent_at >= PUBLISH_INTERVAL_S:
+            self._sent_at = now
+            self._send_unsent()
+
+    def _send_unsent(self) -> None:
+        if not self._unsent or not self._publishing:
+            return
+        text, self._unsent = "".join(self._unsent), []
         try:
-            self._add({"k": "d", "t": delta})
+            self._add({"k": "d", "t": text})
         except redis.RedisError as exc:
             self._publishing = False
             self.flight.cache.breaker.trip("flight_publish", exc)
@@ -231,6 +247,8 @@ class Leader:
         self._ended = True
         if self._lease is not None:
             self._lease.stopped.set()
+        if fields.get("k") == "done":
+            self._send_unsent()
         try:
             # The end marker goes first: a follower that sees the lock gone reads it next.
             self._add(fields)
