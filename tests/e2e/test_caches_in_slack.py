@@ -232,3 +232,16 @@ def test_a_failed_answer_is_not_stored(
     assert model_calls(cache_stack) == failed_calls + 1  # the good answer was stored, and served
     assert body(again) == body(first)
     assert "the same question's answer from" in again["text"]
+
+
+def test_a_look_alike_is_refused_by_the_guards_and_the_refusal_recorded(
+    cache_stack: Stack, driver: SlackDriver
+) -> None:
+    since = time.time()
+    ask(cache_stack, driver, "How do I scale the staging checkout deployment to 3 replicas?")
+    five = ask(cache_stack, driver, "How do I scale the staging checkout deployment to 5 replicas?")
+
+    assert model_calls(cache_stack) == 2
+    assert "asked differently" not in five["text"]
+    second = max(rows(cache_stack, since), key=lambda r: r.at)
+    assert second.cache_note == "guard:number 5≠3"  # the asking question first

@@ -6,10 +6,13 @@ that `/llm-cost` and `chatops cost` show them."""
 from __future__ import annotations
 
 import datetime
+import json
 
 import pytest
 
 from chatops.cost_text import report_text
+from chatops.replay import RunResult
+from chatops.replay_audit import lever_decisions
 from gateway.instance_hours import Ec2Hours
 from gateway.ledger import LedgerRecord
 from gateway.lever_counts import (
@@ -131,3 +134,23 @@ def test_the_cost_report_shows_spend_by_reason_and_the_caches(
     assert "*By routing reason*" in shown
     assert "*Caches*" in shown
     assert "same question in flight: *1* hits" in shown
+
+
+def test_the_replay_reports_what_the_levers_decided(
+    rows: list[LedgerRecord], catalog: PriceCatalog
+) -> None:
+    naive = [
+        ledger_row(catalog, NOON, model=SONNET, tier="large", stop_reason="max_tokens"),
+        ledger_row(catalog, NOON + 1, model=SONNET, tier="large", stop_reason="end_turn"),
+    ]
+    report = lever_decisions(RunResult("all", records=rows), RunResult("none", records=naive))
+
+    assert report["model_mix_by_reason"]["short lookup → small"] == {NOVA: 2, HAIKU: 1}
+    assert report["truncated"] == {"levers": 1, "naive": 1}
+    assert report["caches"]["exact"]["hits"] == 1
+    assert report["caches"]["exact"]["saved_usd"] == rows[5].baseline_micro_usd / 1e6
+    assert report["semantic_guard_refusals"] == {"number": 2, "env": 1}
+    assert report["tier_mix"] == {"medium": 5, "small": 2, "large": 1}
+    json.dumps(report)  # `chatops replay --json` prints it
+    alone = lever_decisions(RunResult("all", records=rows), None)
+    assert alone["truncated"] == {"levers": 1, "naive": None}
