@@ -295,7 +295,13 @@ class CostEngine:
             leader = None
         route = plan.explicit or self.gateway.routes(request.tier)[0]
         if "prompt_caching" in self.levers:
-            request = with_cache_points(request, route.model, self._estimator(route.model))
+            request = with_cache_points(
+                request,
+                route.model,
+                self._estimator(route.model),
+                write_costs_more=self._write_costs_more(route.model),
+                follows_up=request.task in ROUTED_TASKS,
+            )
         else:
             request = replace(request, cache_system=False, cache_points=())
         facts = RowFacts(
@@ -405,6 +411,12 @@ class CostEngine:
             self.accounts.progress(call_id, streamed, progress.route if first else None)
 
         return forward
+
+    def _write_costs_more(self, model: str) -> bool:
+        price = self.catalog.price(model)
+        if price is None or price.cache_write_micro_usd_per_token is None:
+            return False
+        return price.cache_write_micro_usd_per_token > price.input_micro_usd_per_token
 
     def _estimator(self, model: str) -> Callable[[str], int]:
         if self.calibration is None:

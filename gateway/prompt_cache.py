@@ -2,12 +2,12 @@
 minimum cacheable size, and only when it is likely to be read again within the cache's
 five-minute lifetime.
 
-A cache write costs 25% more than plain input (Claude) and pays back only when read: one use
-per lifetime loses money, two save ~32%. So a prefix is marked when a reuse is likely —
-the earlier turns of a thread being continued (a follow-up reads what the first answer wrote),
-and a long pasted text asked about for the first time (follow-ups on pasted logs are the rule,
-and they start with the same bytes). Below the minimum Bedrock silently ignores the mark; we
-do not send it at all.
+A cache write costs 25% more than plain input on Claude and pays back only when read: one use
+per lifetime loses money, two save ~32%. So a prefix is marked where a reuse is likely: the
+earlier turns of a thread being continued (the next follow-up, usually on the same tier,
+reads what this one wrote). On models that write at the plain input rate (Nova), marking costs
+nothing, so a long first message is marked too. Below the minimum Bedrock silently ignores
+the mark; we do not send it at all.
 
 The prefix must be byte-identical between calls: the compaction before this step is a pure
 function of the text, and the thread's turns are stored as the model saw them.
@@ -43,14 +43,26 @@ def min_cache_prefix(model_id: str) -> int | None:
     return None
 
 
-def with_cache_points(request: LLMRequest, model_id: str, estimate: Estimate) -> LLMRequest:
+def with_cache_points(
+    request: LLMRequest,
+    model_id: str,
+    estimate: Estimate,
+    *,
+    write_costs_more: bool,
+    follows_up: bool,
+) -> LLMRequest:
     """`request` with `cache_system` / `cache_points` set where a cache point pays.
 
-    `estimate` counts a text's tokens as `model_id` will (calibrated). Candidates: the system
-    text alone; after the first message when it is a long paste (every later turn of its
-    thread repeats it first); and, in a thread, after the last message before the new one (the
-    conversation so far). Marking both lets a follow-up read what the first answer wrote and
-    write a longer prefix for the next one."""
+    `estimate` counts a text's tokens as `model_id` will (calibrated). `write_costs_more`:
+    the model bills a cache write above plain input (Claude, +25%; Nova writes at the input
+    rate, so marking there costs nothing and any read saves). `follows_up`: the request can
+    be continued (a conversation, not a document step).
+
+    Candidates: the system text alone; in a thread, the conversation so far (written for the
+    next follow-up) and where the previous follow-up's mark was (two messages back: read what
+    it wrote); where a write is free, a long first message. A first question is not marked
+    where a write costs more: its follow-ups are often routed to another model, whose cache it
+    would not fill."""
     plain = replace(request, cache_system=False, cache_points=())
     minimum = min_cache_prefix(model_id)
     if minimum is None or not request.messages:
@@ -61,10 +73,12 @@ def with_cache_points(request: LLMRequest, model_id: str, estimate: Estimate) ->
     messages = request.messages
     sizes = [estimate(m.text) for m in messages]
     candidates = set()
-    if sizes[0] * 2 >= minimum:
+    if not write_costs_more and sizes[0] * 2 >= minimum:
         candidates.add(1)
-    if len(messages) > 1:
+    if follows_up and len(messages) > 1:
         candidates.add(len(messages) - 1)
+        if len(messages) > 3:
+            candidates.add(len(messages) - 3)
     points = tuple(
         point
         for point in sorted(candidates)

@@ -1,8 +1,10 @@
 """Prompt caching where it pays, through the running bot: a thread that starts with a long
-pasted log and goes on with two follow-ups, on Claude Sonnet 4.5 (minimum cacheable prefix
-1,024 tokens). The first call writes the log's prefix to Bedrock's cache, each follow-up reads
-it, and the ledger prices the four counters apart — so the follow-ups cost less than the same
-calls uncached by exactly what the price list says."""
+pasted log and goes on with follow-ups, on Claude Sonnet 4.5 (minimum cacheable prefix 1,024
+tokens, a write 25% dearer than plain input). The first question writes nothing (its
+follow-ups may go to another model); the first follow-up writes the conversation so far,
+each later one reads what the one before wrote and writes a longer prefix — and the ledger
+prices the four counters apart, so those follow-ups cost less than the same calls uncached by
+exactly what the price list says."""
 
 from __future__ import annotations
 
@@ -66,12 +68,12 @@ def test_follow_ups_on_a_pasted_log_read_its_prefix_from_the_cache(
     rows = [_row(stack, response) for response in (first, second, third)]
     assert [row.model for row in rows] == [SONNET] * 3
 
-    # The first call writes the prefix (system prompt and the pasted log); each follow-up reads
-    # exactly that prefix back and writes what the thread added after it.
-    written = rows[0].cache_write_tokens
-    assert written >= 1_024
-    assert rows[0].cache_read_tokens == 0
-    assert [row.cache_read_tokens for row in rows[1:]] == [written, written]
+    # Nothing cached on the question itself; the first follow-up writes the thread so far
+    # (the log and its answer); the second reads exactly that and writes what came after.
+    assert (rows[0].cache_write_tokens, rows[0].cache_read_tokens) == (0, 0)
+    written = rows[1].cache_write_tokens
+    assert written >= 1_024 and rows[1].cache_read_tokens == 0
+    assert rows[2].cache_read_tokens == written
 
     for row in rows:
         by_hand = (
@@ -81,16 +83,14 @@ def test_follow_ups_on_a_pasted_log_read_its_prefix_from_the_cache(
             + row.cache_read_tokens * CACHE_READ
         )
         assert row.cost_micro_usd == round(by_hand)
-    # The write premium is paid once; each follow-up saves the read discount on the prefix,
-    # less the premium on what it writes.
-    premium = (rows[0].cost_micro_usd or 0) - round(_uncached_cost(rows[0]))
+    # The write premium is paid on what is written; the read saves the discount on the prefix.
+    premium = (rows[1].cost_micro_usd or 0) - round(_uncached_cost(rows[1]))
     assert abs(premium - round(written * (CACHE_WRITE - INPUT))) <= 1  # two roundings
-    for row in rows[1:]:
-        saved = round(_uncached_cost(row)) - (row.cost_micro_usd or 0)
-        expected = round(
-            row.cache_read_tokens * (INPUT - CACHE_READ)
-            - row.cache_write_tokens * (CACHE_WRITE - INPUT)
-        )
-        assert abs(saved - expected) <= 1  # two roundings
-        assert saved > 0
+    saved = round(_uncached_cost(rows[2])) - (rows[2].cost_micro_usd or 0)
+    expected = round(
+        rows[2].cache_read_tokens * (INPUT - CACHE_READ)
+        - rows[2].cache_write_tokens * (CACHE_WRITE - INPUT)
+    )
+    assert abs(saved - expected) <= 1  # two roundings
+    assert saved > 0
     assert sum(r.cost_micro_usd or 0 for r in rows) < sum(map(_uncached_cost, rows))
