@@ -53,9 +53,7 @@ class TerminalView:
                 self._write(self._style(DIM, f"(only visible to you) {text}") + "\n")
             return
         ts = message["ts"]
-        text = self._readable(
-            _blocks_text(message["blocks"]) if message.get("blocks") else message.get("text", "")
-        )
+        text = self._readable(_message_text(message))
         for file in message.get("files", []):
             text += f"[file: {file.get('name', file.get('title', ''))}]"
         with self._lock:
@@ -85,10 +83,30 @@ class TerminalView:
         self._out.flush()
 
 
+def _message_text(message: dict[str, Any]) -> str:
+    """What the message shows: its blocks, or its text when its only blocks are buttons
+    (an answer's, sent with `chat.stopStream`); buttons as `[label]` on a line of their own."""
+    blocks = message.get("blocks") or []
+    content = [block for block in blocks if block.get("type") != "actions"]
+    text = _blocks_text(content) if content else str(message.get("text", ""))
+    labels = [
+        f"[{element['text']['text']}]"
+        for block in blocks
+        if block.get("type") == "actions"
+        for element in block.get("elements", [])
+        if isinstance(element.get("text"), dict)
+    ]
+    return f"{text}\n{' '.join(labels)}" if labels else text
+
+
 def _blocks_text(blocks: list[dict[str, Any]]) -> str:
-    """Block Kit as plain lines: headers, section text and fields, context elements."""
+    """Block Kit as plain lines: headers, section text and fields, context elements, and a
+    `markdown` block's text."""
     lines: list[str] = []
     for block in blocks:
+        if block.get("type") == "markdown":
+            lines.append(str(block.get("text", "")))
+            continue
         texts = [block.get("text") or {}, *block.get("fields", []), *block.get("elements", [])]
         lines += [t["text"] for t in texts if isinstance(t, dict) and t.get("text")]
         if block.get("type") == "divider":
