@@ -79,6 +79,7 @@ def rows(stack: Stack, since: float) -> list[LedgerRecord]:
     return ledger.records(since, time.time() + 60)
 
 
+@pytest.mark.slow
 def test_identical_asks_together_make_one_call_and_all_stream(
     cache_stack: Stack, driver: SlackDriver
 ) -> None:
