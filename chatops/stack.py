@@ -79,30 +79,36 @@ def _wait_alive(
     return False
 
 
+# With a data file, what the sandbox wrote is saved this often (seconds, if anything changed)
+# and once more when it stops, so a run cut short still leaves its ledger behind.
+SAVE_EVERY = ("5", "1")
+
+
 @contextmanager
-def redis_server() -> Iterator[str]:
-    """A private `redis-server` on a free port (noeviction, nothing on disk), as a URL."""
+def redis_server(data_file: Path | None = None, *, persist: bool = True) -> Iterator[str]:
+    """A private `redis-server` on a free port (noeviction), as a URL. Nothing on disk unless
+    `data_file` is given: it then loads that file if it exists and, with `persist`, saves its
+    data there while it runs and when it stops; without `persist` it only reads it."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise ConfigError("REDIS_URL: no Redis answers and redis-server is not on PATH")
-    with tempfile.TemporaryDirectory() as workdir:
+    with ExitStack() as scope:
+        save: tuple[str, ...] = ("",)
+        if data_file is None:
+            workdir, dbfilename = scope.enter_context(tempfile.TemporaryDirectory()), ""
+        else:
+            data_file.parent.mkdir(parents=True, exist_ok=True)
+            workdir, dbfilename = str(data_file.parent), data_file.name
+            save = SAVE_EVERY if persist else save
         for _ in range(PORT_ATTEMPTS):
             port = free_port()
             process = subprocess.Popen(
                 [
                     binary,
-                    "--port",
-                    str(port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--dir",
-                    workdir,
-                    "--maxmemory-policy",
-                    "noeviction",
+                    *("--port", str(port), "--bind", "127.0.0.1"),
+                    *("--save", *save, "--appendonly", "no", "--dir", workdir),
+                    *(("--dbfilename", dbfilename) if dbfilename else ()),
+                    *("--maxmemory-policy", "noeviction"),
                 ],
                 stdout=subprocess.DEVNULL,
             )
@@ -114,8 +120,21 @@ def redis_server() -> Iterator[str]:
         try:
             yield url
         finally:
+            if data_file is not None and persist:
+                _save(url)
             process.terminate()
             process.wait(timeout=10)
+
+
+def _save(url: str) -> None:
+    """Write the data file now (SAVE), so what the sandbox did outlives it."""
+    client = redis.Redis.from_url(url, socket_timeout=10)
+    try:
+        client.save()
+    except redis.RedisError as exc:
+        log.warning("redis_not_saved url=%s: %s", url, exc)
+    finally:
+        client.close()
 
 
 @dataclass
@@ -276,8 +295,13 @@ def local_stack(
     jira_fixture: Path | None = None,
     ec2_instances: int = 0,
     ec2_boot: Boot | None = None,
+    log_dir: Path | None = None,
+    redis_file: Path | None = None,
 ) -> Iterator[Stack]:
     """Emulators, Redis (the given URL, or a private redis-server), the bot and workers.
+
+    `log_dir` keeps the processes' logs there (else in a temporary folder, gone afterwards);
+    `redis_file` has the private redis-server save its data there (the sandbox's ledger).
 
     `jira_fixture` seeds the Jira emulator (a trace's issues) instead of its demo projects.
     `ec2_instances` starts moto's EC2 API with that many stopped instances tagged as the bot's,
@@ -286,7 +310,7 @@ def local_stack(
     """
     with ExitStack() as stack:
         stack.enter_context(_stop_children_on_sigterm())
-        url = redis_url or stack.enter_context(redis_server())
+        url = redis_url or stack.enter_context(redis_server(redis_file))
         slack = stack.enter_context(SlackEmulator())
         jira = stack.enter_context(
             JiraEmulator(fixtures=jira_fixture) if jira_fixture else JiraEmulator()
@@ -305,7 +329,7 @@ def local_stack(
                 **(ec2_api.env() if ec2_api else {}),
                 **(env or {}),
             },
-            log_dir=stack.enter_context(tempfile.TemporaryDirectory()),
+            log_dir=str(log_dir) if log_dir else stack.enter_context(tempfile.TemporaryDirectory()),
             ec2_api=ec2_api,
         )
         stack.callback(running.stop)

@@ -91,6 +91,15 @@ class OpenAICompatEmulator(ModelEmulator):
         else:
             self._listen(generation)
 
+    def finish_loading(self) -> bool:
+        """The model finished loading now (a scripted boot: `Boot(loading_s=math.inf)`);
+        False when the server was not loading."""
+        with self._power_lock:
+            if self._phase != LOADING:
+                return False
+            self._enter(READY, self._generation)
+            return True
+
     def stop(self) -> None:
         self._next_generation()
         super().stop()

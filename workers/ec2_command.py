@@ -14,6 +14,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import redis
@@ -21,6 +22,7 @@ from rq.job import Job
 from slack_sdk.webhook import WebhookClient
 
 from chatops import messages
+from chatops.cost_text import hours
 from chatops.payloads import Ec2CommandJob
 from chatops.settings import Settings
 from gateway.ec2_fleet import FleetStatus, InstanceRecord
@@ -147,8 +149,9 @@ def _notes(record: InstanceRecord, stops_at: float | None) -> list[str]:
 
 
 def _hours(intervals: tuple[Interval, ...], instance_id: str) -> str:
-    seconds = sum(i.end - i.start for i in intervals if i.instance_id == instance_id)
-    return f"{seconds / 3600:.1f} h"
+    """As the cost report shows time: `3.5 h`, `12 min`, `45 s`."""
+    microseconds = sum(i.microseconds for i in intervals if i.instance_id == instance_id)
+    return hours(Decimal(microseconds) / 3_600_000_000)
 
 
 def _midnight(at: float) -> float:

@@ -5,21 +5,26 @@ from __future__ import annotations
 import argparse
 import datetime
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from chatops.output_paths import require_writable
-from chatops.settings import load_settings
+from chatops.settings import Settings, load_settings
 from gateway.report import PERIODS, ReportFilter
 
 DESCRIPTION = """\
 What the bot spent on models, from the cost ledger in REDIS_URL (the same report as
 /llm-cost in Slack): spend by model, user and channel; what the naive way would have cost
 and how much each lever saved; and Bedrock against the EC2 instance, with the break-even
-volume. Output files are checked before the report is built."""
+volume. With --sandbox, or with neither REDIS_URL nor Slack configured, the ledger is the
+one the local sandbox (`make run`, `chatops up`) left in .chatops/sandbox/ of the current
+folder. Output files are checked before the report is built."""
 
 EXAMPLES = """\
 Examples:
   chatops cost                                the last 7 days
+  chatops cost --sandbox --period today       what `make run` just did
   chatops cost --period today --channel C0123ABC
   chatops cost --period 30d --csv out/ledger.csv --png out/cost.png"""
 
@@ -40,6 +45,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--csv", type=Path, metavar="FILE", help="write the report's ledger rows as CSV"
     )
     parser.add_argument("--png", type=Path, metavar="FILE", help="write the chart as a PNG")
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="report on the ledger the local sandbox left in .chatops/sandbox/ (its last run)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -52,9 +62,10 @@ def run(args: argparse.Namespace) -> int:
     from chatops.cost_text import report_text, write_csv
 
     scope = ReportFilter(user=args.user, channel=args.channel)
-    records, report = load_report(
-        load_settings(), args.period, scope, now=datetime.datetime.now(datetime.UTC)
-    )
+    now = datetime.datetime.now(datetime.UTC)
+    settings = load_settings()
+    with _ledger_settings(settings, args.sandbox) as settings:
+        records, report = load_report(settings, args.period, scope, now=now)
     print(report_text(report), end="")
     if args.csv:
         rows = [rec for rec in records if scope.matches(rec)]
@@ -67,3 +78,18 @@ def run(args: argparse.Namespace) -> int:
         render_chart(report, args.png)
         print(f"wrote the chart to {args.png}", file=sys.stderr)
     return 0
+
+
+@contextmanager
+def _ledger_settings(settings: Settings, sandbox: bool) -> Iterator[Settings]:
+    """The settings whose ledger to read: as configured, or the sandbox's (asked for, or
+    meant: no REDIS_URL and no Slack, and the sandbox left a ledger here)."""
+    from chatops.sandbox_data import SandboxData, sandbox_redis, uses_sandbox_ledger
+
+    data = SandboxData.here()
+    if not sandbox and not (uses_sandbox_ledger(settings) and data.has_ledger()):
+        yield settings
+        return
+    print(f"The sandbox's ledger, from its last run ({data.shown}).", file=sys.stderr)
+    with sandbox_redis(data, keep=False) as url:
+        yield data.settings(url)

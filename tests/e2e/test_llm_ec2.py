@@ -47,7 +47,7 @@ def test_status_start_and_stop_as_the_operator_sees_them(ec2_stack: Stack) -> No
     assert driver.slash("/llm-ec2", "", OPERATOR, CHANNEL).body == ""
     status = private_answer(stack, 1)["text"]
     assert status.startswith("*EC2 instances* · schedule `never` · stop after 30 min")
-    assert f"`{instance}` stopped · up 0.0 h today · 0 served today · 0 in flight" in status
+    assert f"`{instance}` stopped · up 0 h today · 0 served today · 0 in flight" in status
 
     driver.slash("/llm-ec2", "start", OPERATOR, CHANNEL)
     started = private_answer(stack, 2)["text"]

@@ -47,8 +47,8 @@ def test_status_start_and_stop(redis_url: str, tmp_path: Path, sandbox: Ec2Sandb
     assert status.returncode == 0, status.stderr
     lines = status.stdout.splitlines()
     assert lines[0].startswith("EC2 instances · schedule never · stop after 30 min")
-    assert f"{first} stopped · up 0.0 h today · 0 served today · 0 in flight" in lines
-    assert f"{second} stopped · up 0.0 h today · 0 served today · 0 in flight" in lines
+    assert f"{first} stopped · up 0 h today · 0 served today · 0 in flight" in lines
+    assert f"{second} stopped · up 0 h today · 0 served today · 0 in flight" in lines
 
     started = chatops_ec2(redis_url, tmp_path, env, "start")
     assert started.returncode == 0, started.stderr
