@@ -37,6 +37,7 @@ from chatops.replay_audit import (
     traffic_break_even,
     write_rows,
 )
+from chatops.replay_ec2 import Ec2Replay
 from chatops.replay_watch import Shown, Sight, Watcher, root_key, shown_as
 from chatops.settings import Settings, load_settings
 from chatops.stack import SIGNING_SECRET, Stack, local_stack
@@ -99,6 +100,8 @@ class RunResult:
     results: list[EventResult | None] = field(default_factory=list)
     records: list[LedgerRecord] = field(default_factory=list)
     seconds: float = 0.0
+    # With the self-hosted instance (`chatops.replay_ec2`): its hours and what it served.
+    ec2: dict[str, Any] | None = None
 
     @property
     def outcomes(self) -> list[EventResult]:
@@ -388,23 +391,44 @@ def _prepare(stack: Stack, trace: Trace) -> None:
 
 
 def run_once(
-    trace: Trace, levers: str, speed: float, workers: int, *, quiet: bool = False
+    trace: Trace,
+    levers: str,
+    speed: float,
+    workers: int,
+    *,
+    quiet: bool = False,
+    ec2: Ec2Replay | None = None,
 ) -> RunResult:
-    """One pass of the trace on a fresh stack with `LEVERS=levers`."""
+    """One pass of the trace on a fresh stack with `LEVERS=levers`; with `ec2`, one EC2
+    instance started on demand and stopped when idle serves its tier first."""
     result = RunResult(levers)
-    env = {"LEVERS": levers, "SLACK_STREAM_FLUSH_S": "0.1"}
+    env = {"LEVERS": levers, "SLACK_STREAM_FLUSH_S": "0.1", **(ec2.env() if ec2 else {})}
     # Whoever the trace has asking for spend was allowed to (nobody is, unless named).
     env["COST_REPORT_USERS"] = ",".join(sorted({e.user for e in trace.events if e.kind == "cost"}))
     label = "naive (LEVERS=none)" if levers == "none" else f"with the levers ({levers})"
     progress = Progress(label, len(trace.events), enabled=False if quiet else None)
-    with local_stack(workers=workers, env=env, jira_fixture=trace.jira_fixture) as stack:
+    started_at = time.time()
+    with local_stack(
+        workers=workers,
+        env=env,
+        jira_fixture=trace.jira_fixture,
+        ec2_instances=1 if ec2 else 0,
+        ec2_boot=ec2.boot() if ec2 else None,
+    ) as stack:
         stack.start_worker(BULK_QUEUE)  # summaries and digests
         _prepare(stack, trace)
         for emulator in (stack.bedrock, stack.ec2):
             emulator.pace = Pace(ttft_ms=TTFT_MS, tokens_per_s=TOKENS_PER_S)
         with progress:
             _Runner(stack, trace, speed, progress).run(result)
+        if ec2 is not None:
+            ec2.settle(stack)
         result.records = Ledger(redis.Redis.from_url(stack.redis_url)).records(0, time.time() + 1)
+        if ec2 is not None:
+            span_s = trace.events[-1].t if trace.events else 0.0
+            result.ec2 = ec2.measure(
+                stack, started_at, result.records, span_s, load_settings(), PriceCatalog.load()
+            )
     return result
 
 
@@ -458,6 +482,8 @@ def summarize(
         "seconds": run.seconds + (baseline.seconds if baseline else 0.0),
     }
     report |= lever_decisions(run, baseline)
+    if run.ec2 is not None:
+        report["ec2"] = run.ec2
     if trace is not None:
         report |= outcome_counts(trace, run)
         report["break_even"] = traffic_break_even(trace, run, settings or load_settings(), catalog)
@@ -474,11 +500,17 @@ def replay(
     settings: Settings | None = None,
     quiet: bool = False,
     events_out: Path | None = None,
+    ec2: Ec2Replay | None = None,
 ) -> dict[str, Any]:
     """The trace with `levers`, then (unless that is already none) the naive way; progress on
-    stderr when it is a terminal, unless `quiet`; one audit line per event in `events_out`."""
-    run = run_once(trace, levers, speed, workers, quiet=quiet)
-    baseline = run_once(trace, "none", speed, workers, quiet=quiet) if levers != "none" else None
+    stderr when it is a terminal, unless `quiet`; one audit line per event in `events_out`.
+    With `ec2`, the levers' run has the instance; the naive one (the strongest tier, on
+    Bedrock) has none, and its timing matters to no figure, so it runs as fast as it can."""
+    run = run_once(trace, levers, speed, workers, quiet=quiet, ec2=ec2)
+    naive_speed = 0.0 if ec2 else speed
+    baseline = (
+        run_once(trace, "none", naive_speed, workers, quiet=quiet) if levers != "none" else None
+    )
     if events_out is not None:
         write_rows(events_out, event_rows(trace, run, baseline))
     return summarize(run, baseline, trace=trace, catalog=catalog, settings=settings)

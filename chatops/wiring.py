@@ -101,18 +101,20 @@ def build_engine(
     cache_redis: redis.Redis | None = None,
     budgets: Budgets | None = None,
     bot_user_id: str = "",
+    gateway: Gateway | None = None,
 ) -> CostEngine:
     """The gateway wrapped in the cost levers, pricing, the ledger and (when any cap is set)
     budgets. The response caches and the token calibration live in `cache_redis` (the queue
     Redis when not given: fine in development).
 
-    `budgets` replaces the caps from settings (the API's, per token and per team)."""
+    `budgets` replaces the caps from settings (the API's, per token and per team); `gateway`
+    one built already (the CLI builds its model clients before it opens a ledger)."""
     caps = settings.budget_caps
     if budgets is None and any(caps.in_scope_order()):
         budgets = Budgets(queue_redis, caps)
     cache_client = cache_redis if cache_redis is not None else queue_redis
     return CostEngine(
-        build_gateway(settings, queue_redis=queue_redis),
+        gateway or build_gateway(settings, queue_redis=queue_redis),
         PriceCatalog.load(settings.pricing_file),
         Ledger(queue_redis, retention_days=settings.ledger_retention_days),
         CallJournal(queue_redis, settings.model_read_timeout_s + CALL_LEASE_MARGIN_S),

@@ -15,7 +15,7 @@ import redis
 from chatops import messages
 from chatops.local_models import local_models
 from chatops.settings import BACKEND_NAMES, TIER_NAMES, Settings, load_settings
-from chatops.wiring import build_engine, connect_queue_redis
+from chatops.wiring import build_engine, build_gateway, connect_queue_redis
 from gateway import LLMRequest, Message
 from gateway.engine import Metered
 from gateway.errors import ConfigError
@@ -102,9 +102,11 @@ def run(args: argparse.Namespace) -> int:
                 f"{active.ec2_llm_base_url}).",
                 file=sys.stderr,
             )
-        queue_redis, where = scope.enter_context(_ledger(settings))
-        engine = build_engine(active, queue_redis)
         request = _request(args, active)
+        # Model clients first: a bad AWS setting is said before anything else starts.
+        gateway = build_gateway(active)
+        queue_redis, where = scope.enter_context(_ledger(settings))
+        engine = build_engine(active, queue_redis, gateway=gateway)
         metered = engine.complete(request, on_delta=_print)
     print()
     print(f"(its ledger row, source cli: {where})", file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatops.messages import usd
 from chatops.output_paths import require_readable, require_writable
@@ -13,6 +13,9 @@ from chatops.settings import load_settings, parse_levers_spec
 from chatops.trace import Trace, load_trace
 from gateway.errors import ConfigError
 from gateway.pricing import PriceCatalog
+
+if TYPE_CHECKING:
+    from chatops.replay_ec2 import Ec2Replay
 
 DESCRIPTION = """\
 Play a workload trace — a team's Slack traffic — through the whole bot running on this
@@ -61,6 +64,20 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "reason, model, tokens, cost, cache, latency (joined from the ledger)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    parser.add_argument(
+        "--ec2-idle-stop-min",
+        type=float,
+        metavar="MIN",
+        help="serve the small tier on an EC2 instance started on demand and stopped after MIN"
+        " trace minutes idle, and report its hours against always on (needs --speed, e.g. 1200)",
+    )
+    parser.add_argument(
+        "--ec2-boot-s",
+        type=float,
+        default=None,
+        metavar="S",
+        help="trace seconds from the instance's start to its model answering (default: 240)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -72,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     catalog = PriceCatalog.load(settings.pricing_file)
     if args.events_out is not None:
         require_writable(args.events_out, "--events-out")
+    ec2 = _ec2_replay(args)
     trace = read_trace(args.trace)
     result = replay(
         trace,
@@ -82,9 +100,23 @@ def run(args: argparse.Namespace) -> int:
         settings=settings,
         quiet=args.quiet,
         events_out=args.events_out,
+        ec2=ec2,
     )
     print(json.dumps(result, indent=2) if args.json else report_text(result))
     return 0
+
+
+def _ec2_replay(args: argparse.Namespace) -> Ec2Replay | None:
+    from chatops.replay_ec2 import DEFAULT_BOOT_S, Ec2Replay
+
+    if args.ec2_idle_stop_min is None:
+        return None
+    if args.speed <= 0:
+        raise ConfigError(
+            "--ec2-idle-stop-min: the idle limit and the boot are trace time; give --speed"
+            " (trace seconds per real second, e.g. 1200)"
+        )
+    return Ec2Replay(args.ec2_idle_stop_min, args.speed, args.ec2_boot_s or DEFAULT_BOOT_S)
 
 
 def read_trace(path: Path) -> Trace:
@@ -119,7 +151,22 @@ def report_text(result: dict[str, Any]) -> str:
             lines.append(f"{name}: p50 {stats['p50_ms']} ms, p99 {stats['p99_ms']} ms")
     if "break_even" in result:
         lines += break_even_text(result["break_even"])
+    if "ec2" in result:
+        lines += ec2_text(result["ec2"])
     return "\n".join(lines)
+
+
+def ec2_text(ec2: dict[str, Any]) -> list[str]:
+    """The instance started on demand and stopped when idle, against one always on."""
+    meanwhile = ", ".join(f"{n} while {why}" for why, n in ec2["bedrock_meanwhile"].items())
+    return [
+        f"EC2 {ec2['instance_type']} for the {ec2['tier']} tier, stopped after"
+        f" {ec2['idle_stop_min']:g} min idle: up {ec2['instance_hours']:g} h in"
+        f" {ec2['starts']} start(s), {_usd(ec2['instance_cost_usd'])}; always on"
+        f" {ec2['always_on_hours']:g} h, {_usd(ec2['always_on_cost_usd'])}",
+        f"  served on it: {ec2['served_on_instance']:,}; answered by Bedrock meanwhile:"
+        f" {meanwhile or 'none'}",
+    ]
 
 
 def break_even_text(found: dict[str, Any]) -> list[str]:
