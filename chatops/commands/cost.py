@@ -90,6 +90,6 @@ def _ledger_settings(settings: Settings, sandbox: bool) -> Iterator[Settings]:
     if not sandbox and not (uses_sandbox_ledger(settings) and data.has_ledger()):
         yield settings
         return
-    print(f"The sandbox's ledger, from its last run ({data.shown}).", file=sys.stderr)
     with sandbox_redis(data, keep=False) as url:
+        print(f"The sandbox's ledger, from its last run ({data.shown}).", file=sys.stderr)
         yield data.settings(url)
