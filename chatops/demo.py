@@ -37,6 +37,9 @@ SANDBOX_EC2_ENV = {
 # Its model loads until the script says so (`_served_on_the_instance`): the boot covers every
 # request that shows Bedrock answering meanwhile, however fast or slow this machine is.
 SANDBOX_EC2_BOOT = Boot(refused_s=1.0, loading_s=math.inf)
+# Once the script has shown it, a start (a person's request, with the sandbox left up) boots on
+# its own.
+SANDBOX_EC2_LATER_BOOT = Boot(refused_s=2.0, loading_s=8.0)
 
 
 FOOTER_PATTERN = re.compile(r"\n_[^\n]+ · [\d,]+ in / [\d,]+ out tokens · [^\n]+_$")
@@ -172,6 +175,7 @@ def _served_on_the_instance(
     emulator = ec2_api.emulators[instance]
     _wait_until(lambda: emulator.phase == LOADING, "the instance to boot", stack)
     emulator.finish_loading()
+    emulator.boot = SANDBOX_EC2_LATER_BOOT
     say(f"(meanwhile the instance {instance} booted and its model server loaded the model)")
     _wait_until(lambda: _instance_ready(stack), "the controller to see it answer", stack)
 
