@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -30,6 +31,12 @@ def cost_stack(redis_server: str) -> Iterator[Stack]:
     yield from running_stack(redis_server, 6, {**BEDROCK_TIERS, "COST_REPORT_USERS": "U_BOB"})
 
 
+def _is_report(message: dict[str, Any]) -> bool:
+    """The report's message: blocks under a header (an answer's blocks are its buttons)."""
+    blocks = message.get("blocks") or []
+    return bool(message.get("bot_id") and blocks and blocks[0]["type"] == "header")
+
+
 def test_llm_cost_report_matches_the_ledger_and_uploads_the_chart(cost_stack: Stack) -> None:
     stack = cost_stack
     driver = SlackDriver(stack.bot_url, SIGNING_SECRET, stack.slack)
@@ -44,9 +51,7 @@ def test_llm_cost_report_matches_the_ledger_and_uploads_the_chart(cost_stack: St
     assert response.status == 200
 
     def report_message() -> dict[str, object] | None:
-        return next(
-            (m for m in stack.slack.messages(CHANNEL) if m.get("bot_id") and m.get("blocks")), None
-        )
+        return next((m for m in stack.slack.messages(CHANNEL) if _is_report(m)), None)
 
     report = wait_for(report_message, "the report")
     png = wait_for(lambda: [f for f in stack.slack.files() if f.thread_ts == report["ts"]], "chart")
