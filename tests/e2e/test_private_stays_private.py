@@ -387,7 +387,12 @@ def said_privately(stack: Stack, response: DriverResponse) -> list[str]:
 
 
 def reports_in(stack: Stack, channel: str) -> list[dict[str, Any]]:
-    return [m for m in stack.slack.messages(channel) if m.get("bot_id") and m.get("blocks")]
+    """Cost reports: blocks under a header (an answer's blocks are its buttons)."""
+    return [
+        m
+        for m in stack.slack.messages(channel)
+        if m.get("bot_id") and (m.get("blocks") or [{}])[0].get("type") == "header"
+    ]
 
 
 def test_spend_is_refused_to_those_not_named(stack: Stack) -> None:
