@@ -32,7 +32,8 @@ from gateway.errors import ChatOpsError, OptionError, RetryableError, UserFacing
 from gateway.no_call import no_call
 from gateway.options import RequestOptions, parse_options
 from gateway.types import Route
-from workers import slack_refusals
+from workers import answer_buttons, slack_refusals
+from workers.answer_buttons import AnswerContext, Block, Redo
 from workers.attachments import with_attachments
 from workers.context import ConversationMemory, Turn, as_messages
 from workers.footers import footer
