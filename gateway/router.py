@@ -121,6 +121,8 @@ _CUE_WORDS = {
         design | architect | trade-?offs?\b | strateg | (?<!terraform )plan(?:s|ned|ning)?\b
         rfc\b | migrat(?:e|ing)\b | pros and cons\b | approach(?:es)?\b | long[- ]term\b | evaluat
         multi-region\b | disaster recovery\b | rpo\b | rto\b
+        weigh\b | should we (?:move|switch|adopt|replace|migrate|build|buy|split|merge)\b
+        which would you (?:pick|choose|use)\b | (?:pick|choose) between\b
     """,
     "compare": r"""
         compar | versus\b | vs\b | diff(?:erent|erence)s? (?:between|from)\b | better\b | or\b
@@ -345,7 +347,13 @@ SIGNALS: tuple[Signal, ...] = (
     Signal("two_questions", lambda s: s.question.parts == 2, 1, "two questions"),
     Signal("design", lambda s: "design" in s.question.cues, 6, "design / trade-off"),
     Signal("why", lambda s: "why" in s.question.cues, 2, "why"),
-    Signal("symptom", lambda s: "symptom" in s.question.cues, 1, "symptom"),
+    # A symptom described is half of asking why; asked why as well, it adds nothing.
+    Signal(
+        "symptom",
+        lambda s: "symptom" in s.question.cues and "why" not in s.question.cues,
+        1,
+        "symptom",
+    ),
     Signal("compare", lambda s: "compare" in s.question.cues, 1, "comparison"),
     Signal("advice", lambda s: "advice" in s.question.cues, 1, "advice"),
     Signal("explain", lambda s: "explain" in s.question.cues, 1, "explain"),

@@ -34,7 +34,7 @@ from gateway.response_cache import CachedAnswer, CacheKey, ResponseCache, fold
 
 log = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLD = 0.85
+DEFAULT_THRESHOLD = 0.75
 DEFAULT_CAPACITY = 2_000
 # Candidates above the threshold that the guards may look at, best first.
 DEFAULT_CANDIDATES = 5
