@@ -4,14 +4,15 @@ its chart is uploaded into the report's thread."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
 import redis
 
-from chatops.messages import usd
 from chatops.stack import SIGNING_SECRET, Stack
 from gateway.ledger import Ledger
 from sandbox.slack_driver import SlackDriver
@@ -61,8 +62,12 @@ def test_llm_cost_report_matches_the_ledger_and_uploads_the_chart(cost_stack: St
     total = sum(r.cost_micro_usd or 0 for r in rows)
     baseline = sum(r.baseline_micro_usd or 0 for r in rows)
     text = str(report["text"])
-    assert f"Spend: {usd(total)}" in text
-    assert f"Naive baseline: {usd(baseline)}" in text
+    # Shown to the decimals that make them add up as read: saved = baseline - spend.
+    figures = dict(re.findall(r"(Spend|Naive baseline|Saved): \$([\d.]+)", text))
+    spend, naive, saved = (Decimal(figures[k]) for k in ("Spend", "Naive baseline", "Saved"))
+    assert abs(spend - Decimal(total) / 1_000_000) <= Decimal("0.00005")
+    assert abs(naive - Decimal(baseline) / 1_000_000) <= Decimal("0.00005")
+    assert saved == naive - spend
     assert "Requests: 2" in text
     shown = json.dumps(report["blocks"])
     assert "EC2 instances" not in shown and "as run" not in shown
