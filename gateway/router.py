@@ -341,7 +341,6 @@ SIGNALS: tuple[Signal, ...] = (
         2,
         "pasted code",
     ),
-    Signal("long_paste", lambda s: s.question.total_chars > 2500, 1, "long paste"),
     Signal("long_question", lambda s: s.question.prose_chars > 400, 3, "long question"),
     Signal("several_questions", lambda s: s.question.parts >= 3, 3, "several questions"),
     Signal("two_questions", lambda s: s.question.parts == 2, 1, "two questions"),
@@ -380,6 +379,9 @@ SIGNALS: tuple[Signal, ...] = (
         "short how-to",
     ),
 )
+# The kinds of question the large tier is for; without one of them a score goes no higher
+# than medium.
+LARGE_KINDS = frozenset({"design", "several_questions", "long_question"})
 # The score a request starts from: its task's default tier, before any signal.
 START_POINTS = {"small": -2, "medium": 0, "large": 5}
 # The first tier whose threshold the score reaches, most capable first. Medium (Claude Haiku
@@ -480,6 +482,11 @@ def _score(request: RouteInput) -> Decision:
     fired = [signal for signal in SIGNALS if signal.test(shape)]
     score = START_POINTS[request.task_tier] + sum(signal.points for signal in fired)
     tier = next(name for name, threshold in THRESHOLDS if score >= threshold)
+    # Points pile up on a debugging question (a log, why, "ideas?", "on prod"); what needs
+    # the strongest model is a kind of question, not a sum of cues.
+    lacks_kind = not any(signal.name in LARGE_KINDS for signal in fired)
+    if tier == TIERS[-1] and request.task_tier != TIERS[-1] and lacks_kind:
+        tier = TIERS[1]
     return Decision(
         tier,
         _scored_reason(fired, tier, request.task_tier),

@@ -245,7 +245,7 @@ CASES = {
         "why does this keep failing?\n" + HIKARI_LOG, "medium", "pasted log + why → medium"
     ),
     "describe + what's going on": Case(
-        "orders-consumer on prod, what's going on here?\n" + DESCRIBE_POD, "large", "pasted log"
+        "orders-consumer on prod, what's going on here?\n" + DESCRIBE_POD, "medium", "pasted log"
     ),
     "log, no ask": Case("fyi, seeing these at the edge:\n" + NGINX_LINES, "medium", "pasted log"),
     "log + db or us": Case(
