@@ -95,11 +95,11 @@ NOT_ANSWERS = [
     # /ask with a trailing space: the bot's root quotes it stripped.
     {"t": 0, "kind": "ask", "user": "U_ALICE", "channel": "C_OPS", "text": "who is on call? "},
     # Too long: refused in the slash command's acknowledgement, before anything is queued.
-    {"t": 1, "kind": "ask", "user": "U_ALICE", "channel": "C_OPS", "text": "x" * 16_001},
+    {"t": 1, "kind": "ask", "user": "U_ALICE", "channel": "C_OPS", "text": "x" * 40_001},
     # A mention with nothing in it: the usage line, in the thread.
     {"t": 2, "kind": "mention", "user": "U_DANA", "channel": "C_OPS", "text": " "},
     # Too long for a mention: refused in the thread.
-    {"t": 3, "kind": "mention", "user": "U_DANA", "channel": "C_OPS", "text": "y" * 16_001},
+    {"t": 3, "kind": "mention", "user": "U_DANA", "channel": "C_OPS", "text": "y" * 40_001},
     {"t": 4, "kind": "summarize", "user": "U_DANA", "channel": "C_PLATFORM", "jira_key": "DEMO-1"},
 ]
 
