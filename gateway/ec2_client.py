@@ -24,11 +24,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import openai
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from gateway.aws import aws_client
 from gateway.errors import Ec2ControlError
 
 log = logging.getLogger(__name__)
@@ -140,17 +140,14 @@ class Ec2Client:
             read_timeout=10,
             retries={"total_max_attempts": 2, "mode": "standard"},
         )
-        secret, token = settings.aws_secret_access_key, settings.aws_session_token
-        session = boto3.session.Session(
-            profile_name=settings.aws_profile,
-            aws_access_key_id=settings.aws_access_key_id,
-            aws_secret_access_key=secret.get_secret_value() if secret else None,
-            aws_session_token=token.get_secret_value() if token else None,
-            region_name=settings.aws_region,
+        client = aws_client(
+            settings,
+            "ec2",
+            endpoint_url=settings.ec2_endpoint_url,
+            endpoint_setting="EC2_ENDPOINT_URL",
+            config=config,
         )
-        return cls(
-            session.client("ec2", endpoint_url=settings.ec2_endpoint_url, config=config), spec
-        )
+        return cls(client, spec)
 
     def close(self) -> None:
         self._client.close()

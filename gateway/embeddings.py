@@ -22,13 +22,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-import boto3
 import numpy as np
 import numpy.typing as npt
 import openai
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from gateway.aws import aws_client
 from gateway.errors import EmbeddingUnavailableError
 
 log = logging.getLogger(__name__)
@@ -121,16 +121,12 @@ class TitanEmbedder:
             read_timeout=timeout,
             retries={"total_max_attempts": 1, "mode": "standard"},
         )
-        secret, token = settings.aws_secret_access_key, settings.aws_session_token
-        session = boto3.session.Session(
-            profile_name=settings.aws_profile,
-            aws_access_key_id=settings.aws_access_key_id,
-            aws_secret_access_key=secret.get_secret_value() if secret else None,
-            aws_session_token=token.get_secret_value() if token else None,
-            region_name=settings.aws_region,
-        )
-        client = session.client(
-            "bedrock-runtime", endpoint_url=settings.bedrock_endpoint_url, config=config
+        client = aws_client(
+            settings,
+            "bedrock-runtime",
+            endpoint_url=settings.bedrock_endpoint_url,
+            endpoint_setting="BEDROCK_ENDPOINT_URL",
+            config=config,
         )
         return cls(client, settings.embedding_model or TITAN_V2, settings.embedding_dimensions)
 

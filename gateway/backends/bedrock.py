@@ -10,15 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
+from botocore.exceptions import BotoCoreError, ClientError
 from urllib3.exceptions import HTTPError as TransportError
 
+from gateway.aws import aws_client
 from gateway.errors import (
     BackendUnavailableError,
     ChatOpsError,
-    ConfigError,
     RequestRejectedError,
     RouteMisconfiguredError,
     ThrottledError,
@@ -109,35 +108,13 @@ class BedrockBackend:
             tcp_keepalive=True,
             max_pool_connections=32,
         )
-        secret = settings.aws_secret_access_key
-        token = settings.aws_session_token
-        if bool(settings.aws_access_key_id) != bool(secret):
-            missing = "AWS_ACCESS_KEY_ID" if secret else "AWS_SECRET_ACCESS_KEY"
-            raise ConfigError(
-                f"{missing}: not set; AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together"
-            )
-        # Set-up errors botocore finds here (a missing profile, an unreadable config file) are
-        # the operator's to fix: one line naming the setting, not a traceback.
-        try:
-            session = boto3.session.Session(
-                profile_name=settings.aws_profile,
-                aws_access_key_id=settings.aws_access_key_id,
-                aws_secret_access_key=secret.get_secret_value() if secret else None,
-                aws_session_token=token.get_secret_value() if token else None,
-                region_name=settings.aws_region,
-            )
-            client = session.client(
-                "bedrock-runtime", endpoint_url=settings.bedrock_endpoint_url, config=config
-            )
-        except ProfileNotFound as exc:
-            raise ConfigError(
-                f"AWS_PROFILE: no profile {settings.aws_profile!r} in the AWS config or"
-                " credentials files (~/.aws/config, ~/.aws/credentials)"
-            ) from exc
-        except ValueError as exc:  # botocore's word for a malformed endpoint URL
-            raise ConfigError(f"BEDROCK_ENDPOINT_URL: {exc}") from exc
-        except BotoCoreError as exc:
-            raise ConfigError(f"AWS_PROFILE, AWS_REGION or ~/.aws: {exc}") from exc
+        client = aws_client(
+            settings,
+            "bedrock-runtime",
+            endpoint_url=settings.bedrock_endpoint_url,
+            endpoint_setting="BEDROCK_ENDPOINT_URL",
+            config=config,
+        )
         return cls(client)
 
     def close(self) -> None:
