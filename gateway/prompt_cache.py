@@ -80,9 +80,7 @@ def with_cache_points(
         if len(messages) > 3:
             candidates.add(len(messages) - 3)
     points = tuple(
-        point
-        for point in sorted(candidates)
-        if system_tokens + sum(sizes[:point]) >= minimum
+        point for point in sorted(candidates) if system_tokens + sum(sizes[:point]) >= minimum
     )
     return replace(plain, cache_points=points)
 

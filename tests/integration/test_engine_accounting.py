@@ -37,7 +37,7 @@ class SlackRefused(Exception):
     """Stands in for an error raised by the caller's delivery callback (slack_sdk's own)."""
 
 
-class Timeout(BaseException):  # noqa: N818 - named like RQ's JobTimeoutException
+class Timeout(BaseException):
     """A BaseException, as RQ's job timeout and a cancellation are to most code."""
 
 
@@ -187,8 +187,8 @@ KILLED_WORKER = textwrap.dedent(
     engine = build_engine(settings, redis.Redis.from_url(settings.redis_url))
     request = LLMRequest(task="ask", system="Runbook. " * 200,
         messages=(Message("user", "tell me a lot"),),
-        tier="medium", override_tier="medium", max_output_tokens=400, request_id="r-killed", user="U_ALICE",
-        channel="C_OPS", workspace="T_DEMO", source="slash")
+        tier="medium", override_tier="medium", max_output_tokens=400, request_id="r-killed",
+        user="U_ALICE", channel="C_OPS", workspace="T_DEMO", source="slash")
 
     def on_delta(delta):
         print(delta, end="", flush=True)
