@@ -25,6 +25,7 @@ cannot make a worker run code.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 
@@ -162,6 +163,9 @@ def _take_jobs(settings: Settings, queue_name: str, *, burst: bool) -> None:
                 backoff_s,
             )
             lost = worker or lost
+        # No job is in hand while waiting to start over: a SIGTERM (a deploy, a test's
+        # teardown) ends the process at once, as it would an idle worker.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         time.sleep(backoff_s)
         backoff_s = min(backoff_s * 2, MAX_RESTART_BACKOFF_S)
 

@@ -292,6 +292,10 @@ def proxied_stack(redis_server: str) -> Iterator[tuple[Stack, TcpProxy]]:
             proxied = stack.redis_url.replace(f":{target.port}/", f":{proxy.port}/")
             stack.start_worker(env={"REDIS_URL": proxied})
             yield stack, proxy
+            # Stop the workers while Redis still answers through the proxy: cut off, one
+            # would sit in RQ's reconnect back-off until the stack's stop kills it.
+            proxy.restore()
+            stack.stop()
 
 
 @pytest.mark.slow
