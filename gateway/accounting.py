@@ -26,6 +26,7 @@ from typing import Any, cast, get_args
 
 import redis
 
+from gateway.batching import batch_fields
 from gateway.budgets import Budgets, Reservation
 from gateway.call_journal import CallJournal, OpenCall
 from gateway.errors import RetryableError
@@ -120,6 +121,7 @@ class Accountant:
             redactions=request.redactions,
             route_note=facts.route_note,
             cache_kind=facts.cache_kind,
+            **batch_fields(request.batch, Usage(0, 0), prompt_tokens=0, output_text=None),
             **facts.extra,
         )
 
@@ -129,10 +131,19 @@ class Accountant:
         request: LLMRequest,
         route: Route,
         usage: Usage,
+        output_text: str | None = None,
         **fields: Any,
     ) -> LedgerRecord:
-        """The row with the usage the provider reported, its cost and its naive baseline."""
+        """The row with the usage the provider reported, its cost and its naive baseline.
+
+        `output_text`: the whole answer, for a packed call's counterfactual (None: cut)."""
         naive_input = self._naive_input_tokens(row, request, usage)
+        batched = batch_fields(
+            request.batch,
+            usage,
+            prompt_tokens=estimate_prompt_tokens(request),
+            output_text=output_text,
+        )
         done = replace(
             row,
             at=self._clock(),
@@ -147,6 +158,7 @@ class Accountant:
             stop_reason=usage.stop_reason,
             uncompacted_input_tokens=naive_input,
             compaction_removed_tokens=max(0, naive_input - usage.total_input_tokens),
+            **batched,
             **fields,
         )
         return replace(done, baseline_micro_usd=self._baseline(done, request))
@@ -182,6 +194,12 @@ class Accountant:
     def _baseline(self, row: LedgerRecord, request: LLMRequest) -> int | None:
         if request.naive_input_tokens == 0:
             return 0  # a windowed map step: the naive way makes no such call
+        if row.is_packed:
+            # The naive way asks each item alone: the singles' tokens, on the strongest model.
+            usage = Usage(
+                row.single_input_tokens, row.single_output_tokens, model=self.strongest.model
+            )
+            return self.catalog.cost_micro_usd(usage)
         naive_input = (
             row.uncompacted_input_tokens
             if request.naive_input_tokens is None
