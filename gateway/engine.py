@@ -29,7 +29,15 @@ from gateway.ledger import Ledger, LedgerRecord
 from gateway.pricing import PriceCatalog
 from gateway.prompt_cache import with_cache_points
 from gateway.response_cache import CachedAnswer
-from gateway.router import TASK_DEFAULT_REASON, TIERS, Decision, RouteInput, route
+from gateway.router import (
+    TASK_DEFAULT_REASON,
+    TIERS,
+    Decision,
+    RouteInput,
+    avoid_unavailable,
+    route,
+    unavailable_tiers,
+)
 from gateway.shaping import Shaped, ShapePolicy, shape
 from gateway.single_flight import Follower, Hit, Leader
 from gateway.tokens import estimate_prompt_tokens, estimate_tokens, estimate_usage
@@ -205,7 +213,9 @@ class CostEngine:
             tokens = estimate_prompt_tokens(request)
             shaped = Shaped(request, tokens, tokens)
         request = shaped.request
-        decision = self._route(request)
+        # A tier with no route the request may use is left for the nearest one that has one,
+        # whoever chose it (the router does so itself within the channel's maximum).
+        decision = avoid_unavailable(self._route(request), self._blocked_tiers(request))
         explicit = self._explicit_route(decision.model)
         return _Plan(replace(request, tier=decision.tier), decision, shaped, explicit)
 
@@ -226,13 +236,26 @@ class CostEngine:
                 prior_turns=len(request.messages) - 1,
                 thread_root=first,
                 channel_min_tier=request.channel_min_tier or None,
+                channel_max_tier=request.channel_max_tier or None,
                 override_tier=request.override_tier or None,
                 override_model=request.override_model or None,
                 escalated_tier=request.escalated_tier or None,
                 escalation_reason=request.escalation_reason or None,
-                unavailable=frozenset(),
+                unavailable=self._blocked_tiers(request),
             )
         )
+
+    def _blocked_tiers(self, request: LLMRequest) -> frozenset[str]:
+        """Tiers with no route on a backend the request may use (`allowed_backends`)."""
+        if not request.allowed_backends:
+            return frozenset()
+        barred = set(self.gateway.backends) - set(request.allowed_backends)
+        return unavailable_tiers(self.gateway.tiers, barred) & frozenset(TIERS)
+
+    def _primary(self, request: LLMRequest) -> Route:
+        """The route a request runs on first: its tier's first one it may use."""
+        routes = self.gateway.routes(request.tier)
+        return (self.gateway.allowed(request, routes) or routes)[0]
 
     def _explicit_route(self, model: str | None) -> Route | None:
         if model is None:
@@ -246,8 +269,7 @@ class CostEngine:
     def _lookup(self, plan: _Plan) -> Hit | Follower | Leader | None:
         if self.answers is None or plan.explicit is not None:
             return None
-        primary = self.gateway.routes(plan.request.tier)[0]
-        return self.answers.lookup(plan.request, primary)
+        return self.answers.lookup(plan.request, self._primary(plan.request))
 
     def _served(
         self,
@@ -293,7 +315,7 @@ class CostEngine:
         if leader is not None and limited_by:
             leader.fail()  # a downgraded answer must not be served for the tier's key
             leader = None
-        route = plan.explicit or self.gateway.routes(request.tier)[0]
+        route = plan.explicit or self._primary(request)
         if "prompt_caching" in self.levers:
             request = with_cache_points(
                 request,

@@ -19,7 +19,9 @@
         ├── RequestRejectedError      the provider refused the request (4xx validation)
         ├── InputTooLargeError        the question or document is too long
         ├── OptionError               an unknown option or value at the start of a request
-        └── BudgetExceededError       a daily spend cap leaves too little for this request
+        ├── BudgetExceededError       a daily spend cap leaves too little for this request
+        └── BackendNotAllowedError    the request may run only on some backends (a channel
+                                      kept to the self-hosted model) and none of them can
 
 Foreign exceptions are mapped where they enter (one place per client) with `raise … from exc`;
 their raw text never reaches Slack or Jira.
@@ -166,6 +168,24 @@ class BudgetExceededError(UserFacingError):
         )
 
 
+class BackendNotAllowedError(UserFacingError):
+    """Every route the request may use (`LLMRequest.allowed_backends`) was skipped or failed,
+    or its tier has none: nothing was sent to any other backend, fallbacks included."""
+
+    public_message = (
+        "This channel's requests may only go to the self-hosted model, and it is not available"
+        " right now: nothing was sent anywhere else. Try again in a few minutes."
+    )
+    no_route_message = (
+        "This channel's requests may only go to the self-hosted model, and none of the models"
+        " for this request runs there: please tell the bot's admins."
+    )
+
+    def __init__(self, detail: str, *, failovers: tuple[Failover, ...]) -> None:
+        super().__init__(detail, public_message=None if failovers else self.no_route_message)
+        self.failovers = failovers
+
+
 def _dollars(micro_usd: int) -> str:
     """`$0.37`, `$0.0123`, `$12.50`: two to four decimals, rounded down so as never to overstate."""
     dollars = (Decimal(micro_usd) / 1_000_000).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
@@ -177,6 +197,7 @@ def _dollars(micro_usd: int) -> str:
 
 __all__ = [
     "AllRoutesFailedError",
+    "BackendNotAllowedError",
     "BackendUnavailableError",
     "BudgetExceededError",
     "ChatOpsError",

@@ -6,6 +6,10 @@ the first token a failure is reported as `StreamInterruptedError` — never sile
 another model, which would show the person two different answers glued together. When every
 route failed only because of its set-up, retrying cannot help: `ModelsMisconfiguredError`.
 
+A request's `allowed_backends`, when set, is a hard limit: a route on any other backend is never
+tried, not even as a fallback, and when none of the allowed routes can answer the request is
+refused (`BackendNotAllowedError`) rather than retried.
+
 An optional `availability(route)` names a reason to skip a route before trying it (`ec2
 starting`, `ec2 stopped`: `gateway.ec2_fleet.Ec2Fleet.availability`); the skip is a failover
 before the first token, recorded in `Completion.failovers` with that reason.
@@ -24,6 +28,7 @@ from contextlib import closing
 
 from gateway.errors import (
     AllRoutesFailedError,
+    BackendNotAllowedError,
     ChatOpsError,
     ConfigError,
     FallbackError,
@@ -88,7 +93,7 @@ class Gateway:
         """`routes`, when given, replaces the tier's (a person's `--model`)."""
         progress = progress if progress is not None else CallProgress()
         failovers: list[Failover] = []
-        for route in routes or self.routes(request.tier):
+        for route in self.allowed(request, routes or self.routes(request.tier)):
             skip = self._availability(route) if self._availability is not None else None
             if skip is not None:
                 log.info(
@@ -111,9 +116,20 @@ class Gateway:
                 failovers.append(Failover(route, type(exc).__name__))
         progress.route = None
         detail = f"all routes of tier {request.tier} failed"
+        if request.allowed_backends:
+            raise BackendNotAllowedError(
+                f"{detail} (allowed: {', '.join(request.allowed_backends)})",
+                failovers=tuple(failovers),
+            )
         if failovers and all(f.reason == RouteMisconfiguredError.__name__ for f in failovers):
             raise ModelsMisconfiguredError(detail, failovers=tuple(failovers))
         raise AllRoutesFailedError(detail, failovers=tuple(failovers))
+
+    def allowed(self, request: LLMRequest, routes: Sequence[Route]) -> tuple[Route, ...]:
+        """`routes` without those on a backend the request may not use."""
+        if not request.allowed_backends:
+            return tuple(routes)
+        return tuple(r for r in routes if r.backend in request.allowed_backends)
 
     def _run(
         self,

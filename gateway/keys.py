@@ -248,6 +248,59 @@ def batch_attempts() -> str:
     return key("batch", "attempts")
 
 
+def channel_policies(team_id: str) -> str:
+    """HASH channel id -> its policy (JSON), one per workspace (queue Redis;
+    `gateway.channel_policy`)."""
+    return key("policy", team_id)
+
+
+def channel_policy_log(team_id: str) -> str:
+    """LIST of a workspace's policy changes and refused attempts (JSON), newest first."""
+    return key("policy", team_id, "log")
+
+
+def channels_seen(team_id: str) -> str:
+    """SET of the channels a workspace has asked the bot from (the admin page lists them)."""
+    return key("policy", team_id, "seen")
+
+
+def policy_admin(team_id: str, user: str) -> str:
+    """Whether a person may change channel policies, as Slack said, briefly (queue Redis)."""
+    return key("policy", team_id, "admin", user)
+
+
+def bot_thread(channel: str, thread_ts: str) -> str:
+    """Set once the bot has answered in a thread: a channel that opted in has its later
+    replies there answered without a mention (queue Redis)."""
+    return key("bot-thread", channel, thread_ts)
+
+
+def slack_installation(enterprise_id: str, team_id: str) -> str:
+    """HASH of one Slack installation (`-` for an absent id): `bot`, `latest` and `user:{id}`
+    as JSON (queue Redis; `chatops.installations`)."""
+    return key("install", enterprise_id or "-", team_id or "-")
+
+
+def slack_installations() -> str:
+    """SET of installations as `{enterprise}:{team}` (`-` for an absent id)."""
+    return key("installs")
+
+
+def slack_team_enterprises() -> str:
+    """HASH team id -> enterprise id, for the workspaces of an org-wide installation."""
+    return key("install", "teams")
+
+
+def oauth_state(state: str) -> str:
+    """One OAuth `state` handed out by /slack/install, until it is used or expires."""
+    return key("oauth-state", state)
+
+
+def token_rotation_lock(enterprise_id: str, team_id: str) -> str:
+    """Held while one process refreshes an installation's rotating token."""
+    return key("install", enterprise_id or "-", team_id or "-", "rotating")
+
+
 __all__ = [
     "PREFIX",
     "api_token",
@@ -260,9 +313,13 @@ __all__ = [
     "batch_groups",
     "batch_pending",
     "batch_scheduled",
+    "bot_thread",
     "budget_spent",
     "channel_kind",
+    "channel_policies",
+    "channel_policy_log",
     "channel_postable",
+    "channels_seen",
     "dedupe",
     "digest_schedules",
     "ec2_controller_lock",
@@ -284,16 +341,22 @@ __all__ = [
     "ledger_records",
     "ledger_totals",
     "metrics",
+    "oauth_state",
     "open_call",
     "open_calls",
+    "policy_admin",
     "reply_owner",
     "reply_state",
     "response_cache",
     "secrets_noted",
     "semantic_entries",
     "semantic_vectors",
+    "slack_installation",
+    "slack_installations",
+    "slack_team_enterprises",
     "thread_context",
     "token_calibration",
+    "token_rotation_lock",
     "usergroup_members",
     "window_summary",
 ]

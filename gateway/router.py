@@ -10,8 +10,9 @@ applies, in this order, each step naming itself in `Decision.reason` when it cha
 1. the person's override (`--tier`, `--model`) replaces the score;
 2. an escalation (the thread's last answer was cut or marked not helpful) and the channel's
    minimum raise the tier;
-3. the tier the budget leaves (the caller knows it from `Budgets.choose_tier`) lowers it;
-4. an unavailable tier moves to the nearest available one, upward first.
+3. the channel's maximum lowers it (overrides and escalations included);
+4. the tier the budget leaves (the caller knows it from `Budgets.choose_tier`) lowers it;
+5. an unavailable tier moves to the nearest available one, upward first.
 
 The promise is "no hard question quietly sent to a weak model": the small tier is earned only
 by a short, single, plain lookup or how-to with no analysis cue, code or log, outside a thread
@@ -43,6 +44,7 @@ HEAVY_CUES = frozenset(
 
 OVERRIDE_REASON = "override"
 CHANNEL_MINIMUM_REASON = "channel minimum"
+CHANNEL_MAXIMUM_REASON = "channel maximum"
 ESCALATED_REASON = "escalated"
 # The escalation a person asked for with the *Not helpful* button under an answer.
 NOT_HELPFUL_REASON = "not helpful"
@@ -406,6 +408,9 @@ class RouteInput:
     # The thread's first message, or a summary of it ("" outside a thread).
     thread_root: str = ""
     channel_min_tier: str | None = None
+    # The most capable tier the channel accepts: it caps overrides and escalations too (the
+    # channel's admins have the last word over a person's `--tier`).
+    channel_max_tier: str | None = None
     # The person's `--tier`; with `override_model`, the tier that model belongs to (None when
     # it belongs to none: the strongest tier is then assumed for budgets and the ledger).
     override_tier: str | None = None
@@ -423,6 +428,7 @@ class RouteInput:
         named = (
             self.task_tier,
             self.channel_min_tier,
+            self.channel_max_tier,
             self.override_tier,
             self.escalated_tier,
             self.budget_tier,
@@ -457,8 +463,17 @@ def route(request: RouteInput) -> Decision:
         decision = _override(request)
     else:
         decision = _raise_to_floors(_score(request), request)
+    decision = _cap_at_channel_maximum(decision, request.channel_max_tier)
     decision = _cap_at_budget(decision, request.budget_tier)
     return _avoid_unavailable(decision, request)
+
+
+def avoid_unavailable(decision: Decision, unavailable: frozenset[str]) -> Decision:
+    """Step 5 alone, for a decision the router did not score (a document step's tier)."""
+    if decision.tier not in TIERS:
+        return decision
+    placed = RouteInput(task="", question="", task_tier=decision.tier, unavailable=unavailable)
+    return _avoid_unavailable(decision, placed)
 
 
 def unavailable_tiers(
@@ -528,6 +543,17 @@ def _raise_to_floors(decision: Decision, request: RouteInput) -> Decision:
     return decision
 
 
+def _cap_at_channel_maximum(decision: Decision, ceiling: str | None) -> Decision:
+    """A named model above the channel's maximum is dropped with its tier: the channel's
+    policy is about which models may see its text, not only about their price."""
+    if ceiling is None or tier_rank(ceiling) >= tier_rank(decision.tier):
+        return decision
+    note = f"{CHANNEL_MAXIMUM_REASON} {ceiling}"
+    return Decision(
+        ceiling, CHANNEL_MAXIMUM_REASON, (*decision.signals, note), score=decision.score
+    )
+
+
 def _cap_at_budget(decision: Decision, budget_tier: str | None) -> Decision:
     if budget_tier is None or tier_rank(budget_tier) >= tier_rank(decision.tier):
         return decision
@@ -543,13 +569,14 @@ def _avoid_unavailable(decision: Decision, request: RouteInput) -> Decision:
     """Move off a tier with no working route: up first (never quietly weaker), then down.
 
     An explicit model is left alone: the gateway knows whether that model answers, we do not.
-    Going up stops at the budget's tier; when every tier is down the decision stands and the
-    gateway reports the failure.
+    Going up stops at the budget's tier and the channel's maximum; when every tier is down the
+    decision stands and the gateway reports the failure.
     """
     if decision.tier not in request.unavailable or decision.model is not None:
         return decision
     rank = tier_rank(decision.tier)
-    ceiling = tier_rank(request.budget_tier) if request.budget_tier else len(TIERS) - 1
+    limits = (request.budget_tier, request.channel_max_tier)
+    ceiling = min((tier_rank(tier) for tier in limits if tier), default=len(TIERS) - 1)
     upward = TIERS[rank + 1 : ceiling + 1]
     downward = TIERS[:rank][::-1]
     for tier in (*upward, *downward):
@@ -560,6 +587,8 @@ def _avoid_unavailable(decision: Decision, request: RouteInput) -> Decision:
 
 
 __all__ = [
+    "CHANNEL_MAXIMUM_REASON",
+    "CHANNEL_MINIMUM_REASON",
     "ESCALATED_REASON",
     "NOT_HELPFUL_REASON",
     "SIGNALS",
@@ -569,6 +598,7 @@ __all__ = [
     "Shape",
     "Signal",
     "TextShape",
+    "avoid_unavailable",
     "measure",
     "measure_text",
     "route",

@@ -76,6 +76,11 @@ class LLMRequest:
     explain: bool = False
     # The least capable tier this channel accepts (channel policy); empty: none.
     channel_min_tier: str = ""
+    # The most capable tier this channel accepts (channel policy); empty: none.
+    channel_max_tier: str = ""
+    # The only backends this request may run on, fallbacks included (a channel kept off
+    # Bedrock: `("ec2",)`); empty: any.
+    allowed_backends: tuple[str, ...] = ()
     # At least this tier: the thread's last answer was cut short or marked not helpful.
     escalated_tier: str = ""
     # Why, for the ledger (`not helpful`); empty: the router's own word for it.
