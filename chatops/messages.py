@@ -226,6 +226,107 @@ DIGEST_LIST_EMPTY = "No daily digest is set up for this channel."
 DIGEST_LIST_LINE = "{number}. `{jql}` at {at} UTC (set up by <@{user}>)"
 DIGEST_REMOVED = "Removed daily digest {number}: `{jql}`."
 DIGEST_NOT_FOUND = "There is no daily digest {number} in this channel; `/digest list` shows them."
+# Channel policies (`gateway.channel_policy`), set in the App Home by workspace admins.
+CHANNEL_NOT_ALLOWED = (
+    "I'm not switched on in this channel. A workspace admin{also} can allow it from my App Home"
+    " (open my profile, then *Home*)."
+)
+ADMINS_ALSO = " or someone in <!subteam^{group}>"
+AI_DISCLOSURE = "AI-generated answer: check it before you act on it."
+HOME_TITLE = "ChatOps Bot"
+HOME_ABOUT = (
+    "I answer questions about your systems and summarize Jira issues with large language"
+    " models, each question on the cheapest model that fits it. Ask me with `/ask`, by"
+    " mentioning me in a thread, or in a direct message."
+)
+HOME_AI_GENERATED = (
+    ":robot_face: My answers are AI-generated and can be wrong: check them before you act on"
+    " them. Each one says which model wrote it."
+)
+HOME_MODELS_HEADING = "*Models I may use*"
+HOME_MODEL_LINE = "• {tier}: {models}"
+HOME_DATA_HEADING = "*Where your text goes*"
+HOME_DATA_INTRO = (
+    "When you ask me something, your question and the thread it is in leave Slack (with"
+    " secrets removed first) for one of these:"
+)
+HOME_DATA_BEDROCK = "• Amazon Bedrock, AWS region {region}: {models}"
+HOME_DATA_EC2 = "• our own model server on EC2, inside our AWS account: {models}"
+HOME_DATA_EC2_ONLY = "In {channels}, text goes to our own model server only, never to Bedrock."
+HOME_DATA_KEPT = (
+    "A thread is kept for {thread_min} minutes to answer follow-ups; an answer may be reused"
+    " for the same question from the same place for up to {answer_h} hours (not in channels"
+    " that turned caching off). Spend records — who, where, which model, tokens and cost, never"
+    " the text — are kept for {days} days."
+)
+HOME_YOUR_SPEND = "*Your spend in the last 7 days:* {spend} over {requests:,} request(s)."
+HOME_ADMIN_HEADING = "Channel policies"
+HOME_ADMIN_INTRO = (
+    "You can change these as a workspace admin{also}. A channel nobody has set is {default}."
+    " Every change is logged with who made it."
+)
+HOME_DEFAULT_ALLOWED = "allowed"
+HOME_DEFAULT_NOT_ALLOWED = "not allowed"
+HOME_CHANNEL_LINE = "*<#{channel}>* · {allowed} · {tiers}{extras}\n{spend} in the last 7 days"
+HOME_CHANNEL_NOT_ALLOWED = ":no_entry: not allowed"
+HOME_ANY_TIER = "any tier"
+HOME_TIER_RANGE = "tiers {low}–{high}"
+HOME_TIER_AT_LEAST = "{tier} tier or above"
+HOME_TIER_AT_MOST = "{tier} tier or below"
+HOME_EC2_ONLY = "EC2 only"
+HOME_NO_CACHE = "no caching"
+HOME_THREAD_REPLIES = "answers thread replies without a mention"
+HOME_PROMPT = "prompt: “{prompt}”"
+HOME_BUDGET = "{budget} a day"
+HOME_NO_CHANNELS = "No channel has asked me anything yet."
+HOME_MORE_CHANNELS = "…and {more} more channels: set one by name with the button above."
+HOME_EDIT_BUTTON = "Edit"
+HOME_ADD_BUTTON = "Set a channel's policy"
+HOME_LOG_HEADING = "*Recent changes*"
+HOME_LOG_CHANGE = "{when} · <@{user}> set <#{channel}>: {changes}"
+HOME_LOG_REFUSED = "{when} · <@{user}> tried to change <#{channel}>: refused ({reason})"
+HOME_LOG_NOTHING = "nothing changed"
+HOME_LOG_EMPTY = "none"
+POLICY_MODAL_TITLE = "Channel policy"
+POLICY_SAVE = "Save"
+POLICY_CANCEL = "Cancel"
+POLICY_CHANNEL = "Channel"
+POLICY_EDITING = "Policy of <#{channel}>"
+POLICY_ALLOWED = "May people here use the bot?"
+POLICY_YES = "Yes"
+POLICY_NO = "No"
+POLICY_MIN_TIER = "Least capable model tier"
+POLICY_MAX_TIER = "Most capable model tier"
+POLICY_NO_LIMIT = "no limit"
+POLICY_PROMPT = "Added to the system prompt here"
+POLICY_PROMPT_HINT = "For example: Answers here are read by the payments team; name the runbook."
+POLICY_OPTIONS = "Options"
+POLICY_THREAD_OPTION = "Answer replies in my threads without a new mention"
+POLICY_CACHE_OPTION = "Cache answers, and reuse them for the same question"
+POLICY_EC2_OPTION = "EC2 only: never send this channel's text to Bedrock"
+POLICY_BUDGET = "Daily budget (USD)"
+POLICY_BUDGET_HINT = "Empty: the deployment's cap for every channel applies."
+POLICY_BAD_TIER = "Choose one of: {tiers}."
+POLICY_TIERS_CROSSED = "Choose a tier at least as capable as the least capable one ({tier})."
+POLICY_BAD_BUDGET = "Enter an amount in dollars, such as 5 or 2.50 (or leave it empty)."
+POLICY_PROMPT_TOO_LONG = "At most {limit:,} characters (this is {length:,})."
+POLICY_NO_CHANNEL = "Choose a channel (not a direct message)."
+POLICY_EC2_NO_ROUTE = (
+    "No {tier}-tier model runs on our own model server: choose a lower tier, or turn off EC2 only."
+)
+POLICY_NOT_ADMIN = "Only workspace admins{also} can change channel policies."
+# How the Home tab names the backends, and the fields of a policy in its change log.
+HOME_BACKENDS = {"bedrock": "Amazon Bedrock", "ec2": "our own model server"}
+POLICY_FIELD_NAMES = {
+    "allowed": "allowed",
+    "min_tier": "least capable tier",
+    "max_tier": "most capable tier",
+    "prompt_addition": "prompt",
+    "thread_replies": "thread replies",
+    "cache_allowed": "caching",
+    "ec2_only": "EC2 only",
+    "daily_budget_micro_usd": "daily budget",
+}
 
 
 def root_message(user: str, question: str, mode: str = "short") -> str:
@@ -269,6 +370,11 @@ def secrets_removed(labels: Sequence[str]) -> str:
     return SECRETS_REMOVED.format(what=what, them="them" if len(labels) > 1 else "it")
 
 
+def admins_also(usergroup: str) -> str:
+    """` or someone in @group` when a user group may change policies too; else empty."""
+    return ADMINS_ALSO.format(group=usergroup) if usergroup else ""
+
+
 def usd(micro_usd: int) -> str:
     """`$734.38`, `$0.0123`, `$0.000042`: cents from ten cents up, finer below, where a
     small team's week of Nova calls lives."""
@@ -283,6 +389,8 @@ def usd(micro_usd: int) -> str:
 
 
 __all__ = [
+    "ADMINS_ALSO",
+    "AI_DISCLOSURE",
     "ANSWER_AGAIN_BUTTON",
     "ANSWER_AT_TOP",
     "ANSWER_ESCALATED",
@@ -317,6 +425,7 @@ __all__ = [
     "CACHED_FOOTER",
     "CACHED_SEMANTIC",
     "CANNOT_POST",
+    "CHANNEL_NOT_ALLOWED",
     "COST_DIRECT_MESSAGES",
     "COST_NOT_ALLOWED",
     "COST_OTHERS_NOT_ALLOWED",
@@ -366,6 +475,43 @@ __all__ = [
     "FILE_NOT_TEXT",
     "FILE_TOO_BIG",
     "FOOTER",
+    "HOME_ABOUT",
+    "HOME_ADD_BUTTON",
+    "HOME_ADMIN_HEADING",
+    "HOME_ADMIN_INTRO",
+    "HOME_AI_GENERATED",
+    "HOME_ANY_TIER",
+    "HOME_BACKENDS",
+    "HOME_BUDGET",
+    "HOME_CHANNEL_LINE",
+    "HOME_CHANNEL_NOT_ALLOWED",
+    "HOME_DATA_BEDROCK",
+    "HOME_DATA_EC2",
+    "HOME_DATA_EC2_ONLY",
+    "HOME_DATA_HEADING",
+    "HOME_DATA_INTRO",
+    "HOME_DATA_KEPT",
+    "HOME_DEFAULT_ALLOWED",
+    "HOME_DEFAULT_NOT_ALLOWED",
+    "HOME_EC2_ONLY",
+    "HOME_EDIT_BUTTON",
+    "HOME_LOG_CHANGE",
+    "HOME_LOG_EMPTY",
+    "HOME_LOG_HEADING",
+    "HOME_LOG_NOTHING",
+    "HOME_LOG_REFUSED",
+    "HOME_MODELS_HEADING",
+    "HOME_MODEL_LINE",
+    "HOME_MORE_CHANNELS",
+    "HOME_NO_CACHE",
+    "HOME_NO_CHANNELS",
+    "HOME_PROMPT",
+    "HOME_THREAD_REPLIES",
+    "HOME_TIER_AT_LEAST",
+    "HOME_TIER_AT_MOST",
+    "HOME_TIER_RANGE",
+    "HOME_TITLE",
+    "HOME_YOUR_SPEND",
     "ISSUE_QUESTION",
     "JIRA_NOT_VISIBLE",
     "JIRA_PROJECT_NOT_ALLOWED",
@@ -379,6 +525,33 @@ __all__ = [
     "MISSING_SCOPE",
     "NOTICE",
     "NOT_IN_CHANNEL",
+    "POLICY_ALLOWED",
+    "POLICY_BAD_BUDGET",
+    "POLICY_BAD_TIER",
+    "POLICY_BUDGET",
+    "POLICY_BUDGET_HINT",
+    "POLICY_CACHE_OPTION",
+    "POLICY_CANCEL",
+    "POLICY_CHANNEL",
+    "POLICY_EC2_NO_ROUTE",
+    "POLICY_EC2_OPTION",
+    "POLICY_EDITING",
+    "POLICY_FIELD_NAMES",
+    "POLICY_MAX_TIER",
+    "POLICY_MIN_TIER",
+    "POLICY_MODAL_TITLE",
+    "POLICY_NO",
+    "POLICY_NOT_ADMIN",
+    "POLICY_NO_CHANNEL",
+    "POLICY_NO_LIMIT",
+    "POLICY_OPTIONS",
+    "POLICY_PROMPT",
+    "POLICY_PROMPT_HINT",
+    "POLICY_PROMPT_TOO_LONG",
+    "POLICY_SAVE",
+    "POLICY_THREAD_OPTION",
+    "POLICY_TIERS_CROSSED",
+    "POLICY_YES",
     "QUESTION_TOO_LONG",
     "REFUSED",
     "ROOT_FULL_QUOTE_CHARS",
@@ -396,6 +569,7 @@ __all__ = [
     "SUMMARY_ROOT",
     "THREAD_SUMMARY_ROOT",
     "UNEXPECTED",
+    "admins_also",
     "root_message",
     "secrets_removed",
     "usd",

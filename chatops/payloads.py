@@ -79,6 +79,9 @@ class AnswerJob(BaseModel):
     request_id: str
     kind: Kind
     team_id: str
+    # The Enterprise Grid org, when the workspace is in one: with `team_id`, which
+    # installation's token the worker uses.
+    enterprise_id: str = ""
     channel: str
     user: str
     text: str
@@ -117,6 +120,7 @@ class AnswerActionJob(BaseModel):
     # The request whose answer carried the button (its reply state holds what it was asked).
     answered: str
     team_id: str
+    enterprise_id: str = ""
     channel: str
     user: str
     # The message the button was on, and its thread.
@@ -137,6 +141,7 @@ class CostReportJob(BaseModel):
 
     request_id: str
     team_id: str
+    enterprise_id: str = ""
     channel: str
     user: str
     period: str
@@ -159,6 +164,7 @@ class Ec2CommandJob(BaseModel):
 
     request_id: str
     team_id: str
+    enterprise_id: str = ""
     channel: str
     user: str
     verb: Literal["status", "start", "stop"]
@@ -185,6 +191,7 @@ class SummarizeJob(BaseModel):
     key: str
     post: bool = False
     team_id: str = ""
+    enterprise_id: str = ""
     channel: str = ""
     user: str = ""
     # The thread to answer in (mentions, DMs, the button's thread); None: post a root first.
@@ -213,6 +220,7 @@ class DigestJob(BaseModel):
     # "What changed" looks this far back.
     since_s: int = 86_400
     team_id: str = ""
+    enterprise_id: str = ""
     channel: str = ""
     user: str = ""
     # The daily digest that fired (`workers.digest_schedule`), if any.
@@ -233,6 +241,7 @@ class DigestCommandJob(BaseModel):
     request_id: str
     verb: Literal["add", "list", "remove"]
     team_id: str
+    enterprise_id: str = ""
     channel: str
     user: str
     jql: str = ""

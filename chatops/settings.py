@@ -140,6 +140,25 @@ class Settings(BaseSettings):
     # How long a thread's history read from Slack is reused (`conversations.replies` is
     # rate-limited hard for some apps).
     thread_cache_ttl_s: Annotated[int, Field(gt=0)] = 600
+    # Channel policies, set by workspace admins in the bot's App Home: whether a channel
+    # nobody set a policy for may use the bot; a Slack user group (S…) whose members may
+    # change policies besides the workspace's admins and owners; how long a process keeps a
+    # policy it read (seconds).
+    channels_allowed_by_default: bool = True
+    policy_admin_usergroup: str = ""
+    channel_policy_cache_s: Annotated[float, Field(ge=0)] = 5.0
+    # Answers carry a short "AI-generated" line under them.
+    ai_disclosure: bool = True
+    # Many workspaces: Slack's OAuth flow (/slack/install → /slack/oauth_redirect) keeps each
+    # installation's token in the queue Redis. Set the app's client id and secret instead of
+    # SLACK_BOT_TOKEN. The redirect URL defaults to the app's configured one, and Slack's
+    # authorize page to slack.com's (the sandbox points it at its emulator). A rotating token
+    # is refreshed this many minutes before it expires.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_oauth_redirect_uri: str | None = None
+    slack_oauth_authorize_url: str | None = None
+    slack_token_rotation_minutes: Annotated[int, Field(gt=0)] = 120
 
     # Jobs: timeout and retries of one answer; RQ's maintenance pass finds jobs of killed
     # workers (seconds).
@@ -350,6 +369,11 @@ class Settings(BaseSettings):
     def channel_floors(self) -> dict[str, str]:
         """`CHANNEL_MIN_TIERS` as channel id → tier."""
         return _channel_floors(self.channel_min_tiers)
+
+    @property
+    def oauth_enabled(self) -> bool:
+        """True when installs come through Slack's OAuth flow, one token per workspace."""
+        return bool(self.slack_client_id and self.slack_client_secret)
 
     @property
     def lever_set(self) -> frozenset[str]:

@@ -189,6 +189,8 @@ class Stack:
             )
             self.bot_url = f"http://127.0.0.1:{port}"
             if _wait_alive(bot, lambda: _healthy(self.bot_url), "the bot"):
+                # The app's redirect URL, as its OAuth settings on Slack would name it.
+                self.slack.oauth_redirect_uri = f"{self.bot_url}/slack/oauth_redirect"
                 return
         raise ConfigError(f"the bot did not start in {PORT_ATTEMPTS} attempts; see {self.log_dir}")
 
@@ -254,6 +256,8 @@ def stack_env(
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "METRICS_TOKEN": METRICS_TOKEN,
         "SLACK_API_URL": f"{slack.url}/api/",
+        # Used only when the stack installs through OAuth (SLACK_CLIENT_ID, no bot token).
+        "SLACK_OAUTH_AUTHORIZE_URL": f"{slack.url}/oauth/v2/authorize",
         "JIRA_URL": jira.url,
         "JIRA_USER": "sandbox@example.com",
         "JIRA_API_TOKEN": "sandbox",

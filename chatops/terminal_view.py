@@ -85,10 +85,14 @@ class TerminalView:
 
 def _message_text(message: dict[str, Any]) -> str:
     """What the message shows: its blocks, or its text when its only blocks are buttons
-    (an answer's, sent with `chat.stopStream`); buttons as `[label]` on a line of their own."""
+    and context lines (an answer's, sent with `chat.stopStream`: the lines go under the
+    text); buttons as `[label]` on a line of their own."""
     blocks = message.get("blocks") or []
     content = [block for block in blocks if block.get("type") != "actions"]
-    text = _blocks_text(content) if content else str(message.get("text", ""))
+    if all(block.get("type") == "context" for block in content):
+        text = "\n".join(filter(None, [str(message.get("text", "")), _blocks_text(content)]))
+    else:
+        text = _blocks_text(content)
     labels = [
         f"[{element['text']['text']}]"
         for block in blocks

@@ -73,15 +73,19 @@ def build_gateway(
     return Gateway(backends, tiers, availability=fleet.availability if fleet else None)
 
 
-def build_slack_client(settings: Settings, *, wait_on_rate_limit: bool = True) -> WebClient:
-    """The Web API client of the bot and the workers (`SLACK_API_URL` points it elsewhere).
+def build_slack_client(
+    settings: Settings, *, wait_on_rate_limit: bool = True, token: str | None = None
+) -> WebClient:
+    """The Web API client of the bot and the workers (`SLACK_API_URL` points it elsewhere),
+    with SLACK_BOT_TOKEN or `token` (one installation's, when installs come through OAuth).
 
     A 429 is waited out (`Retry-After`) and retried; connection errors are not retried, since
     Slack may have posted a message whose answer was lost, and a blind retry would post it
     twice. The streaming reply uses a client with `wait_on_rate_limit=False`: it defers its
     flushes itself rather than block the model's stream.
     """
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    if token is None and settings.slack_bot_token is not None:
+        token = settings.slack_bot_token.get_secret_value()
     handlers: list[RetryHandler] = (
         [RateLimitErrorRetryHandler(max_retry_count=SLACK_RATE_LIMIT_RETRIES)]
         if wait_on_rate_limit

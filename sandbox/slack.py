@@ -7,6 +7,12 @@ URL layout:
     POST     /upload/v1/<file_id>   the raw upload URL that files.getUploadURLExternal hands out
     GET      /files-pri/<team>-<file_id>/<name>   a file's `url_private` (see `attach_file`)
     POST     /response/<id>         a slash command's response_url (see `response_url_for`)
+    GET      /oauth/v2/authorize    the page a person approves an install on (`slack_installs`)
+
+Several workspaces and Enterprise Grid orgs can be added (`add_workspace`, `add_org`); a token
+from the OAuth flow acts as its workspace's (or org's) bot and reaches only its channels
+(`channel_not_found` elsewhere, as on Slack). The App Home and modals live in
+`sandbox.slack_views`.
 
 Errors come back as Slack sends them — HTTP 200 with `{"ok": false, "error": …}` — except a
 `ratelimited` fault, which is HTTP 429 with `Retry-After`, and a `reset` fault, which drops the
@@ -40,6 +46,7 @@ from sandbox.slack_args import (
     required,
     stream_text,
 )
+from sandbox.slack_installs import Caller, Org, SlackInstalls, Workspace
 from sandbox.slack_store import (
     ChangeHook,
     SlackChannel,
@@ -48,6 +55,7 @@ from sandbox.slack_store import (
     SlackUser,
 )
 from sandbox.slack_uploads import SlackFile, UploadStore
+from sandbox.slack_views import SlackViews
 
 DEFAULT_REPLIES_LIMIT = 1000
 # What slack-manifest.yml grants (a test keeps them equal); an emulator can be given fewer.
@@ -88,6 +96,7 @@ _METHOD_SCOPES = {
     "files.completeUploadExternal": "files:write",
     "files.info": "files:read",
     "reactions.add": "reactions:write",
+    "views.publish": "chat:write",
 }
 # Methods that post into a channel: membership (or chat:write.public) applies.
 _POSTING = frozenset({"chat.postMessage", "chat.startStream", "chat.postEphemeral"})
@@ -130,6 +139,9 @@ class SlackEmulator(EmulatorServer):
         self.team_id, self.team = team_id, team
         self.bot_user_id, self.bot_id, self.app_id = bot_user_id, bot_id, app_id
         self.store = SlackStore(stream_lifetime_s=stream_lifetime_s, team_id=team_id)
+        self.installs = SlackInstalls(Workspace(team_id, team, bot_user_id, bot_id))
+        self.views = SlackViews()
+        self._local = threading.local()
         self._seed()
         self.uploads = UploadStore()
         self._responses: dict[str, tuple[str, str, list[Args]]] = {}
@@ -153,6 +165,9 @@ class SlackEmulator(EmulatorServer):
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
             "files.info": self._files_info,
+            "views.publish": self._views_publish,
+            "views.open": self._views_open,
+            "views.update": self._views_update,
         }
         for verb in ("GET", "POST"):
             self.route(verb, r"/api/(?P<method>[\w.]+)", self._api)
@@ -161,10 +176,12 @@ class SlackEmulator(EmulatorServer):
             "GET", r"/files-pri/(?:download/)?[A-Za-z0-9_]+-(?P<file_id>F\w+)/[^/]+", self._download
         )
         self.route("POST", r"/response/(?P<response_id>\w+)", self._response)
+        self.route("GET", r"/oauth/v2/authorize", self._authorize)
 
     def _seed(self) -> None:
         for user in (
-            SlackUser("U_ALICE", "alice", "Alice Adams"),
+            # Alice owns the workspace (and installed the app): a workspace admin.
+            SlackUser("U_ALICE", "alice", "Alice Adams", is_admin=True, is_owner=True),
             SlackUser("U_BOB", "bob", "Bob Byrne"),
             SlackUser("U_CAROL", "carol", "Carol Chen"),
             SlackUser(self.bot_user_id, "chatops", "ChatOps", is_bot=True, bot_id=self.bot_id),
@@ -250,6 +267,60 @@ class SlackEmulator(EmulatorServer):
     def dm_channel(self, user_id: str) -> str:
         return self.store.dm_channel(user_id)
 
+    def set_admin(self, user_id: str, *, admin: bool = True, owner: bool = False) -> None:
+        """Make a person a workspace admin (or owner), or not, as `users.info` reports it."""
+        user = self.store.user(user_id)
+        user.is_admin, user.is_owner = admin, owner
+
+    def add_workspace(
+        self,
+        team_id: str,
+        name: str,
+        *,
+        channels: dict[str, str] | None = None,
+        enterprise_id: str | None = None,
+        token_lifetime_s: float | None = None,
+    ) -> Workspace:
+        """Another workspace (in an org when `enterprise_id` is given), with its own bot user
+        and its channels (id → name). `token_lifetime_s`: its app has token rotation on."""
+        suffix = team_id.removeprefix("T_")
+        workspace = Workspace(
+            team_id,
+            name,
+            bot_user_id=f"U_CHATOPS_{suffix}",
+            bot_id=f"B_CHATOPS_{suffix}",
+            enterprise_id=enterprise_id,
+            token_lifetime_s=token_lifetime_s,
+        )
+        self.installs.add_workspace(workspace)
+        self.store.add_user(
+            SlackUser(workspace.bot_user_id, "chatops", "ChatOps", True, workspace.bot_id)
+        )
+        for channel_id, channel_name in (channels or {}).items():
+            self.store.add_channel(channel_id, channel_name, team_id=team_id)
+        return workspace
+
+    def add_org(self, enterprise_id: str, name: str) -> Org:
+        """An Enterprise Grid org; its workspaces are added with `enterprise_id`."""
+        suffix = enterprise_id.removeprefix("E_")
+        org = Org(enterprise_id, name, f"W_CHATOPS_{suffix}", f"B_CHATOPS_{suffix}")
+        self.installs.add_org(org)
+        self.store.add_user(SlackUser(org.bot_user_id, "chatops", "ChatOps", True, org.bot_id))
+        return org
+
+    def bot_user_for(self, team_id: str) -> str:
+        """The bot user that acts in a workspace (its org's, for an org-wide install)."""
+        return self.installs.bot_for_team(team_id)[0]
+
+    @property
+    def oauth_redirect_uri(self) -> str:
+        return self.installs.redirect_uri
+
+    @oauth_redirect_uri.setter
+    def oauth_redirect_uri(self, url: str) -> None:
+        """The redirect URL configured in the app (OAuth & Permissions)."""
+        self.installs.redirect_uri = url
+
     def add_usergroup(self, group_id: str, members: list[str]) -> None:
         """A user group (`S…`) and its members, as usergroups.users.list reports them."""
         with self._state_lock:
@@ -294,19 +365,22 @@ class SlackEmulator(EmulatorServer):
             self._send_fault(ex, fault)
             return
         auth = ex.headers.get("authorization", "")
+        args: Args = {k: v[-1] for k, v in ex.query.items()}
+        args.update(ex.body if isinstance(ex.body, dict) else {})
+        if ex.param("method") == "oauth.v2.access":
+            try:
+                ex.send_json({"ok": True, **self.installs.access(args, auth)})
+            except SlackMethodError as exc:
+                ex.send_json({"ok": False, "error": exc.code})
+            return
         if not auth.startswith("Bearer "):
             ex.send_json({"ok": False, "error": "not_authed"})
             return
-        if not auth.removeprefix("Bearer ").startswith("xoxb-"):
-            ex.send_json({"ok": False, "error": "invalid_auth"})
-            return
         method = self._methods.get(ex.param("method"))
-        if method is None:
-            ex.send_json({"ok": False, "error": "unknown_method"})
-            return
-        args: Args = {k: v[-1] for k, v in ex.query.items()}
-        args.update(ex.body if isinstance(ex.body, dict) else {})
         try:
+            self._local.caller = self.installs.caller(auth.removeprefix("Bearer "))
+            if method is None:
+                raise SlackMethodError("unknown_method")
             self._check_allowed(ex.param("method"), args)
             ex.send_json({"ok": True, **method(args)})
         except SlackMethodError as exc:
@@ -320,6 +394,9 @@ class SlackEmulator(EmulatorServer):
             needed = _history_scope(name, channel)
         if needed and needed not in self.scopes:
             raise SlackMethodError("missing_scope", needed=needed, provided=",".join(self.scopes))
+        team = None if channel is None or channel.is_im else channel.team_id or self.team_id
+        if team is not None and team not in self._caller().teams:
+            raise SlackMethodError("channel_not_found")  # another workspace's channel
         if channel is None or channel.is_im or channel.bot_is_member:
             return
         if channel.is_private:
@@ -348,6 +425,28 @@ class SlackEmulator(EmulatorServer):
             )
         else:
             ex.send_json({"ok": False, "error": fault.kind}, status=fault.status or 200)
+
+    def _authorize(self, ex: Exchange) -> None:
+        location = self.installs.authorize({k: v[-1] for k, v in ex.query.items()})
+        ex.handler.send_response(302)
+        ex.handler.send_header("Location", location)
+        ex.handler.send_header("Content-Length", "0")
+        ex.handler.end_headers()
+
+    def _caller(self) -> Caller:
+        """Whose bot the Web API call being answered acts as."""
+        caller = getattr(self._local, "caller", None)
+        if caller is None:
+            return self.installs.caller("xoxb-default")
+        assert isinstance(caller, Caller)
+        return caller
+
+    def _posting_team(self, channel: str) -> str:
+        """The `team` of a message the caller posts: its workspace, or for an org-wide token
+        the channel's; "" in the default workspace (whose messages carry none, as before)."""
+        team = self.store.channel(channel).team_id if self._caller().enterprise_id else ""
+        caller_team = self._caller().team_id
+        return team or ("" if caller_team == self.team_id else caller_team)
 
     def _upload(self, ex: Exchange) -> None:
         data = ex.body.raw if isinstance(ex.body, _RawForm) else b""
@@ -394,11 +493,14 @@ class SlackEmulator(EmulatorServer):
             return
         channel, user, _ = target
         if body.get("response_type") == "in_channel":
+            bot_user_id, bot_id = self.installs.bot_for_team(
+                self.store.channel(channel).team_id or self.team_id
+            )
             self.store.post(
                 channel,
-                self.bot_user_id,
+                bot_user_id,
                 str(body.get("text", "")),
-                bot_id=self.bot_id,
+                bot_id=bot_id,
                 blocks=body.get("blocks"),
                 thread_ts=body.get("thread_ts"),
             )
@@ -417,14 +519,17 @@ class SlackEmulator(EmulatorServer):
     # -- Web API methods -------------------------------------------------------------------
 
     def _auth_test(self, args: Args) -> Args:
+        me = self._caller()
+        org_wide = me.team_id == me.enterprise_id
         return {
             "url": "https://chatops-demo.slack.com/",
-            "team": self.team,
+            "team": self.team if me.team_id == self.team_id else me.team_id,
             "user": "chatops",
-            "team_id": self.team_id,
-            "user_id": self.bot_user_id,
-            "bot_id": self.bot_id,
-            "is_enterprise_install": False,
+            "team_id": me.team_id,
+            "user_id": me.bot_user_id,
+            "bot_id": me.bot_id,
+            "is_enterprise_install": org_wide,
+            **({"enterprise_id": me.enterprise_id} if me.enterprise_id else {}),
         }
 
     def _post_message(self, args: Args) -> Args:
@@ -433,9 +538,10 @@ class SlackEmulator(EmulatorServer):
             raise SlackMethodError("no_text")
         msg = self.store.post(
             required(args, "channel"),
-            self.bot_user_id,
+            self._caller().bot_user_id,
             text or "",
-            bot_id=self.bot_id,
+            bot_id=self._caller().bot_id,
+            team=self._posting_team(required(args, "channel")),
             thread_ts=args.get("thread_ts") or None,
             blocks=blocks,
         )
@@ -444,7 +550,11 @@ class SlackEmulator(EmulatorServer):
     def _update(self, args: Args) -> Args:
         text, blocks = message_content(args)
         msg = self.store.update(
-            required(args, "channel"), required(args, "ts"), self.bot_user_id, text, blocks
+            required(args, "channel"),
+            required(args, "ts"),
+            self._caller().bot_user_id,
+            text,
+            blocks,
         )
         return {
             "channel": msg["channel"],
@@ -475,9 +585,10 @@ class SlackEmulator(EmulatorServer):
                     raise SlackMethodError(f"missing_{name}")
         msg = self.store.post(
             channel.id,
-            self.bot_user_id,
+            self._caller().bot_user_id,
             stream_text(args),
-            bot_id=self.bot_id,
+            bot_id=self._caller().bot_id,
+            team=self._posting_team(required(args, "channel")),
             thread_ts=thread_ts,
             streaming=True,
         )
@@ -520,7 +631,7 @@ class SlackEmulator(EmulatorServer):
         self.store.add_reaction(
             required(args, "channel"),
             required(args, "timestamp"),
-            self.bot_user_id,
+            self._caller().bot_user_id,
             required(args, "name"),
         )
         return {}
@@ -541,7 +652,7 @@ class SlackEmulator(EmulatorServer):
         return {"users": members}
 
     def _users_info(self, args: Args) -> Args:
-        return {"user": self.store.find_user(required(args, "user")).to_api(self.team_id)}
+        return {"user": self.store.find_user(required(args, "user")).to_api(self._caller().team_id)}
 
     def _get_upload_url(self, args: Args) -> Args:
         required(args, "length")
@@ -559,17 +670,29 @@ class SlackEmulator(EmulatorServer):
         thread_ts = args.get("thread_ts") or None
         comment = args.get("initial_comment") or ""
         shared = self.uploads.share(json_arg(args, "files") or [], channel, thread_ts, comment)
-        files = [f.to_api(self.bot_user_id) for f in shared]
+        files = [f.to_api(self._caller().bot_user_id) for f in shared]
         if channel:
             self.store.post(
                 channel,
-                self.bot_user_id,
+                self._caller().bot_user_id,
                 comment,
-                bot_id=self.bot_id,
+                bot_id=self._caller().bot_id,
+                team=self._posting_team(channel),
                 thread_ts=thread_ts,
                 files=files,
             )
         return {"files": files}
+
+    def _views_publish(self, args: Args) -> Args:
+        user = self.store.find_user(required(args, "user_id")).id
+        return {"view": self.views.publish(self._caller().team_id, user, json_arg(args, "view"))}
+
+    def _views_open(self, args: Args) -> Args:
+        view = json_arg(args, "view")
+        return {"view": self.views.open(self._caller().team_id, required(args, "trigger_id"), view)}
+
+    def _views_update(self, args: Args) -> Args:
+        return {"view": self.views.update(required(args, "view_id"), json_arg(args, "view"))}
 
 
 def _api_view(view: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,12 @@ e2e tests, the `chatops up` demo and the load replayer use it to reach a bot exa
 does — real HTTP to `<bot_url>/slack/events`, `X-Slack-Signature` over the raw body, retries
 with `X-Slack-Retry-Num` — while the person's own message lands in the `SlackEmulator` first,
 so `conversations.replies` shows it when the bot reads the thread.
+
+One driver speaks for one workspace (`team_id`; in an Enterprise Grid org, `enterprise_id`,
+and `org_install` when the app was installed org-wide). The App Home and its modals are driven
+as a person would — open the Home tab, press a button on it, submit a modal — and an install
+walks Slack's OAuth flow as a browser does (both in `sandbox.slack_home_driver`);
+`app_uninstalled` and `tokens_revoked` tell the bot it lost a workspace.
 """
 
 from __future__ import annotations
@@ -66,10 +72,16 @@ class SlackDriver:
         emulator: SlackEmulator,
         team_id: str = "T_DEMO",
         timeout_s: float = 10.0,
+        *,
+        enterprise_id: str | None = None,
+        org_install: bool = False,
     ) -> None:
-        self.events_url = bot_url.rstrip("/") + "/slack/events"
+        self.bot_url = bot_url.rstrip("/")
+        self.events_url = self.bot_url + "/slack/events"
         self.emulator = emulator
         self.team_id = team_id
+        self.enterprise_id = enterprise_id
+        self.org_install = org_install
         self.timeout_s = timeout_s
         self.history: list[DriverResponse] = []
         self._verifier = SignatureVerifier(signing_secret)
@@ -79,6 +91,43 @@ class SlackDriver:
     @property
     def last(self) -> DriverResponse | None:
         return self.history[-1] if self.history else None
+
+    @property
+    def bot_user_id(self) -> str:
+        """The bot user Slack shows in this workspace (its org's, for an org-wide install)."""
+        return self.emulator.bot_user_for(self.team_id)
+
+    def where(self) -> dict[str, Any]:
+        """The workspace fields of an interaction payload (`block_actions`, `view_submission`)."""
+        enterprise = {"id": self.enterprise_id, "name": "org"} if self.enterprise_id else None
+        return {
+            "team": {"id": self.team_id, "domain": "chatops-demo"},
+            "enterprise": enterprise,
+            "is_enterprise_install": self.org_install,
+        }
+
+    def send_interaction(self, payload: dict[str, Any]) -> DriverResponse:
+        """An interaction (`block_actions`, `view_submission`, …) form-encoded as
+        `payload=<json>`, as Slack posts it to the interactivity URL."""
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        return self._send(SentRequest(body, "application/x-www-form-urlencoded"))
+
+    def next_trigger(self, user: str) -> str:
+        """A trigger id Slack would attach to a person's interaction (3 s to open a modal)."""
+        return self.emulator.views.issue_trigger(user)
+
+    def app_uninstalled(self) -> DriverResponse:
+        """Slack telling the bot it was uninstalled from this workspace (or org)."""
+        return self._deliver(self._lifecycle_event("app_uninstalled", {}), False)
+
+    def tokens_revoked(self, *, bot: bool = True, users: tuple[str, ...] = ()) -> DriverResponse:
+        """Slack telling the bot that tokens of this installation were revoked."""
+        tokens = {"oauth": list(users), "bot": [self.bot_user_id] if bot else []}
+        return self._deliver(self._lifecycle_event("tokens_revoked", {"tokens": tokens}), False)
+
+    def _lifecycle_event(self, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
+        now = f"{time.time():.6f}"
+        return {"type": kind, **fields, "event_ts": now, "ts": now}
 
     # -- what a person does ------------------------------------------------------------------
 
@@ -97,7 +146,8 @@ class SlackDriver:
             "command": command,
             "text": text,
             "api_app_id": self.emulator.app_id,
-            "is_enterprise_install": "false",
+            "is_enterprise_install": str(self.org_install).lower(),
+            **({"enterprise_id": self.enterprise_id} if self.enterprise_id else {}),
             "response_url": self.emulator.response_url_for(channel, user),
             "trigger_id": f"{next(self._seq)}.{int(time.time())}.{uuid.uuid4().hex[:16]}",
         }
@@ -121,7 +171,7 @@ class SlackDriver:
         as Slack does for an app subscribed to both; the answer to the first is returned.
         `files` (from `SlackEmulator.attach_file`) are attached to the message.
         """
-        mention = f"<@{self.emulator.bot_user_id}>"
+        mention = f"<@{self.bot_user_id}>"
         full_text = text if text.startswith(mention) else f"{mention} {text}"
         ts = self.emulator.post_as_user(channel, user, full_text, thread_ts, files)
         event = self._message_event("app_mention", user, channel, full_text, ts, thread_ts)
@@ -134,6 +184,15 @@ class SlackDriver:
                 as_message["subtype"] = "file_share"
             self._deliver(as_message, bad_signature)
         return response
+
+    def message(
+        self, user: str, channel: str, text: str, thread_ts: str | None = None
+    ) -> DriverResponse:
+        """A plain channel message (no mention), stored, then delivered as a `message` event —
+        which Slack sends only to an app subscribed to `message.channels`."""
+        ts = self.emulator.post_as_user(channel, user, text, thread_ts)
+        event = self._message_event("message", user, channel, text, ts, thread_ts)
+        return self._deliver({**event, "channel_type": "channel"}, False)
 
     def dm(
         self,
@@ -183,7 +242,7 @@ class SlackDriver:
             "token": "sandbox-verification-token",
             "container": {"type": "message", "message_ts": message["ts"], "channel_id": channel},
             "trigger_id": f"{next(self._seq)}.{int(time.time())}.{uuid.uuid4().hex[:16]}",
-            "team": {"id": self.team_id, "domain": "chatops-demo"},
+            **self.where(),
             "channel": {"id": channel, "name": self.emulator.channel_name(channel)},
             "message": view,
             "response_url": self.emulator.response_url_for(channel, user),
@@ -235,6 +294,7 @@ class SlackDriver:
         envelope = {
             "token": "sandbox-verification-token",
             "team_id": self.team_id,
+            **({"enterprise_id": self.enterprise_id} if self.enterprise_id else {}),
             "api_app_id": self.emulator.app_id,
             "event": event,
             "type": "event_callback",
@@ -242,11 +302,11 @@ class SlackDriver:
             "event_time": int(time.time()),
             "authorizations": [
                 {
-                    "enterprise_id": None,
-                    "team_id": self.team_id,
-                    "user_id": self.emulator.bot_user_id,
+                    "enterprise_id": self.enterprise_id,
+                    "team_id": None if self.org_install else self.team_id,
+                    "user_id": self.bot_user_id,
                     "is_bot": True,
-                    "is_enterprise_install": False,
+                    "is_enterprise_install": self.org_install,
                 }
             ],
             "is_ext_shared_channel": False,

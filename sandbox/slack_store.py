@@ -49,6 +49,9 @@ class SlackUser:
     real_name: str
     is_bot: bool = False
     bot_id: str | None = None
+    # A workspace admin or owner (`users.info`): who may change the bot's channel policies.
+    is_admin: bool = False
+    is_owner: bool = False
 
     def to_api(self, team_id: str) -> dict[str, Any]:
         profile: dict[str, Any] = {"real_name": self.real_name, "display_name": self.name}
@@ -64,7 +67,9 @@ class SlackUser:
             "tz_offset": 0,
             "profile": profile,
             "is_bot": self.is_bot,
-            "is_admin": False,
+            "is_admin": self.is_admin,
+            "is_owner": self.is_owner,
+            "is_primary_owner": False,
         }
 
 
@@ -76,6 +81,8 @@ class SlackChannel:
     is_private: bool = False
     # Whether the bot has joined; a DM always has it.
     bot_is_member: bool = True
+    # The workspace it belongs to; "" for the emulator's default one.
+    team_id: str = ""
 
     @property
     def is_im(self) -> bool:
@@ -113,6 +120,8 @@ class SlackMessage:
     replies: list[SlackMessage] = field(default_factory=list)
     # Reaction name → the users who added it, in order (Slack's `reactions` shape).
     reactions: dict[str, list[str]] = field(default_factory=dict)
+    # The workspace of the app (or person) that posted it, when it is not the default one.
+    team: str = ""
 
     def set_text(self, text: str) -> None:
         """Change the visible text, recording the edit only when it really changed."""
@@ -130,6 +139,8 @@ class SlackMessage:
         }
         if self.bot_id:
             out["bot_id"] = self.bot_id
+        if self.team:
+            out["team"] = self.team
         if self.blocks:
             out["blocks"] = self.blocks
         if self.files:
@@ -193,11 +204,12 @@ class SlackStore:
         *,
         private: bool = False,
         bot_is_member: bool = True,
+        team_id: str = "",
     ) -> None:
         with self._lock:
             if channel_id not in self._channels:
                 self._channels[channel_id] = SlackChannel(
-                    channel_id, name or channel_id.lower(), dm_user, private, bot_is_member
+                    channel_id, name or channel_id.lower(), dm_user, private, bot_is_member, team_id
                 )
                 self._messages[channel_id] = []
 
@@ -232,6 +244,7 @@ class SlackStore:
         blocks: list[Any] | None = None,
         files: list[dict[str, Any]] | None = None,
         streaming: bool = False,
+        team: str = "",
     ) -> dict[str, Any]:
         with self._lock:
             self.channel(channel)
@@ -250,6 +263,7 @@ class SlackStore:
                 thread_ts=root.ts if root else None,
                 streaming=streaming,
                 stream_started_at=time.monotonic() if streaming else 0.0,
+                team=team,
             )
             msg.set_text(text)
             self._messages[channel].append(msg)
