@@ -6,6 +6,7 @@ from __future__ import annotations
 import redis
 from pydantic import BaseModel
 from rq import Callback, Queue, Retry
+from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from bot.dedupe import Deduper, Identity
@@ -116,6 +117,20 @@ class JobQueue:
             bulk=True,
         )
 
+    def drop_team_jobs(self, teams: frozenset[str], enterprise_id: str | None = None) -> int:
+        """Delete the queued and scheduled jobs of these workspaces (and, with `enterprise_id`,
+        of every workspace of that org): the app was uninstalled there. A job already running
+        finds no installation and stops by itself. How many were dropped."""
+        dropped = 0
+        for queue in (self._interactive, self._bulk):
+            ids = queue.get_job_ids() + queue.scheduled_job_registry.get_job_ids()
+            fetched = Job.fetch_many(ids, connection=self._connection, serializer=JSONSerializer)
+            for job in fetched:
+                if job is not None and _belongs_to(job, teams, enterprise_id):
+                    job.delete()
+                    dropped += 1
+        return dropped
+
     def _enqueue(
         self,
         function: str,
@@ -153,6 +168,13 @@ class JobQueue:
                 self._dedupe.release(*once)
             raise
         return True
+
+
+def _belongs_to(job: Job, teams: frozenset[str], enterprise_id: str | None) -> bool:
+    """Whether a job's payload (or a scheduled digest's schedule) is for one of `teams`."""
+    payload = job.args[0] if job.args and isinstance(job.args[0], dict) else {}
+    team = payload.get("team_id") or (payload.get("schedule") or {}).get("team_id")
+    return team in teams or bool(enterprise_id and payload.get("enterprise_id") == enterprise_id)
 
 
 __all__ = ["JobQueue"]

@@ -6,6 +6,11 @@ rewrites those messages instead of posting a second answer, an answer the model 
 delivered again rather than produced again, and a finished request is never answered twice.
 `ReplyLease` keeps a second worker from writing the same reply beside a live first one.
 
+The channel's policy (`workers.channel_rules`) shapes the request: the admins' prompt line,
+tier limits, "EC2 only", caching; a channel no longer allowed is told so privately. A thread
+the bot answers in is marked, so that a channel that opted in has its later replies answered
+without a mention. Answers carry an "AI-generated" line under them (AI_DISCLOSURE).
+
 Failures: a refusal (`UserFacingError`) is shown in the thread; a refusal from Slack itself
 (`not_in_channel`, `missing_scope`, …) is told privately and not retried; anything else
 raises so that RQ retries the job, and `give_up` — run by the job's failure callback once no
@@ -35,6 +40,7 @@ from gateway.types import Route
 from workers import answer_buttons, slack_refusals
 from workers.answer_buttons import AnswerContext, Block, Redo
 from workers.attachments import with_attachments
+from workers.channel_rules import rules_for
 from workers.context import ConversationMemory, Turn, as_messages
 from workers.footers import footer
 from workers.reply_state import REPLY_LEASE_S, Lease, ReplyLease, ReplyState
@@ -48,6 +54,8 @@ log = logging.getLogger(__name__)
 POSTABLE_TTL_S = 24 * 3600
 # How long a thread remembers that its next answer must go one tier up.
 ESCALATION_TTL_S = 24 * 3600
+# How long a thread the bot answered in counts as one it is part of (thread replies policy).
+BOT_THREAD_TTL_S = 7 * 24 * 3600
 
 
 class ReplyBusyError(RetryableError):
@@ -61,6 +69,7 @@ class AnswerRun:
         # Set when a button under an earlier answer asked for this one (in its place).
         self.redo = redo
         self.state = ReplyState(runtime.queue_redis, job.request_id)
+        self.rules = rules_for(runtime, job.team_id, job.channel)
         self.memory = ConversationMemory(
             runtime.slack,
             runtime.cache_redis,
@@ -131,7 +140,13 @@ class AnswerRun:
             log.info("redelivering request_id=%s", self.job.request_id)
             reply.append(text)
             kept = answer_buttons.kept(self.state)
-            reply.finish(note, self._buttons(kept) if kept else [])
+            reply.finish(note, self._buttons(kept) if kept else self._disclosure())
+            self.state.mark_done()
+            return
+        if not self.rules.allowed:
+            also = messages.admins_also(self.rt.settings.policy_admin_usergroup.strip())
+            log.info("channel_not_allowed request_id=%s", self.job.request_id)
+            self._tell_privately(messages.CHANNEL_NOT_ALLOWED.format(also=also))
             self.state.mark_done()
             return
         problem = self._problem()
@@ -170,6 +185,7 @@ class AnswerRun:
         )
         self._escalate_if_cut(metered)
         self._remember(question, completion.text)
+        self._mark_thread()
 
     def _options(self) -> tuple[RequestOptions, str]:
         """The person's leading `--tier`, `--model`, `--fresh`, `--explain`; an option it
@@ -188,7 +204,17 @@ class AnswerRun:
         return options, question
 
     def _buttons(self, context: AnswerContext) -> list[Block]:
-        return answer_buttons.buttons(self.job.request_id, context, TIER_ORDER)
+        return [
+            *self._disclosure(),
+            *answer_buttons.buttons(self.job.request_id, context, TIER_ORDER),
+        ]
+
+    def _disclosure(self) -> list[Block]:
+        """The "AI-generated" line under an answer, when AI_DISCLOSURE is on."""
+        if not self.rt.settings.ai_disclosure:
+            return []
+        text = messages.AI_DISCLOSURE
+        return [{"type": "context", "elements": [{"type": "mrkdwn", "text": f"_{text}_"}]}]
 
     def _needs_no_model(self, question: str, reply: SlackReply) -> bool:
         """A thanks, an ok, an emoji, a greeting, nothing at all: a reaction or the usage
@@ -222,7 +248,7 @@ class AnswerRun:
         escalated, because = self._escalation()
         return LLMRequest(
             task=job.task,
-            system=prompt.system(),
+            system=self.rules.system(prompt.system()),
             messages=as_messages(self._history(), prompt.user(question=question)),
             tier=prompt.tier,
             max_output_tokens=prompt.max_output_tokens,
@@ -231,12 +257,14 @@ class AnswerRun:
             channel=job.channel,
             workspace=job.team_id,
             source={"ask": "slash"}.get(job.kind, job.kind),
-            scope=self.rt.channel_kinds.scope(job.channel, workspace=job.team_id, user=job.user),
+            scope=self.rules.scope(
+                self.rt.channel_kinds.scope(job.channel, workspace=job.team_id, user=job.user)
+            ),
             override_tier=options.override_tier or "",
             override_model=options.model or "",
             fresh=options.fresh,
             explain=options.explain,
-            channel_min_tier=self.rt.settings.channel_floors.get(job.channel, ""),
+            **self.rules.request_fields(),
             escalated_tier=escalated,
             escalation_reason=because,
             redactions=job.redactions,
@@ -298,6 +326,13 @@ class AnswerRun:
             root = self.state.root_ts or ""
             key_ts, asked = root, Turn("user", question, root)
         self.memory.remember(job.channel, key_ts, asked, Turn("assistant", answer, reply_ts))
+
+    def _mark_thread(self) -> None:
+        """Remember that the bot is part of this thread (channels only: a DM needs no mention)."""
+        thread = self.job.thread_ts or self.state.root_ts
+        if thread and self.job.kind != "dm":
+            key = keys.bot_thread(self.job.channel, thread)
+            self.rt.queue_redis.set(key, 1, ex=BOT_THREAD_TTL_S)
 
     # -- where the reply goes ----------------------------------------------------------------
 

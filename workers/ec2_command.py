@@ -23,6 +23,7 @@ from slack_sdk.webhook import WebhookClient
 
 from chatops import messages
 from chatops.cost_text import hours
+from chatops.installations import NotInstalledError
 from chatops.payloads import Ec2CommandJob
 from chatops.settings import Settings
 from gateway.ec2_fleet import FleetStatus, InstanceRecord
@@ -191,8 +192,13 @@ def ec2_command_failed(job: Job, connection: Any, exc_type: Any, exc: Any, tb: A
 def _tell(job: Ec2CommandJob, text: str) -> None:
     if job.response_url:
         WebhookClient(job.response_url).send(text=text, response_type="ephemeral")
-    else:
-        runtime.current().slack.chat_postEphemeral(channel=job.channel, user=job.user, text=text)
+        return
+    try:
+        slack = runtime.current().for_team(job.team_id, job.enterprise_id).slack
+    except NotInstalledError as exc:
+        log.warning("ec2_command_not_told request_id=%s: %s", job.request_id, exc)
+        return
+    slack.chat_postEphemeral(channel=job.channel, user=job.user, text=text)
 
 
 __all__ = ["ec2_command", "ec2_command_failed", "outcome_lines", "run_command", "status_lines"]

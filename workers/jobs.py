@@ -4,6 +4,9 @@ pickled object.
 A job raises to be retried (RQ's `Retry`). Its failure callback runs after every failed
 attempt and for a job whose worker died (RQ's abandoned jobs); once no retry is left it gives
 up with one clear message in the thread.
+
+Each job runs with its workspace's Slack clients (`Runtime.for_team`). A job for a workspace
+that uninstalled the app is dropped with one log line — never raised, so never retried.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from chatops import messages
+from chatops.installations import NotInstalledError
 from chatops.payloads import (
     GIVE_UP_ANSWER_FUNCTION,
     INTERACTIVE_QUEUE,
@@ -34,6 +38,7 @@ from workers.answer import AnswerRun
 from workers.cost_report import CostReportRun
 from workers.digest import DigestRun
 from workers.reply_state import REPLY_LEASE_S
+from workers.runtime import Runtime
 from workers.secrets_note import tell_secrets_removed
 
 # How many times a give-up waits out a reply's lease before it speaks anyway.
@@ -42,18 +47,40 @@ GIVE_UP_ATTEMPTS = 4
 log = logging.getLogger(__name__)
 
 
+def team_runtime(team_id: str, enterprise_id: str = "", request_id: str = "") -> Runtime | None:
+    """The runtime with the workspace's Slack clients; None (one log line) when the app is
+    no longer installed there: the job is dropped."""
+    try:
+        return runtime.current().for_team(team_id, enterprise_id)
+    except NotInstalledError as exc:
+        log.warning(
+            "job_dropped_not_installed request_id=%s team=%s enterprise=%s: %s",
+            request_id,
+            team_id,
+            enterprise_id or "-",
+            exc,
+        )
+        return None
+
+
 def answer(payload: dict[str, Any]) -> None:
     """Answer one Slack question in its thread (`workers.jobs.answer`)."""
     job = AnswerJob.model_validate(payload)
-    tell_secrets_removed(runtime.current(), job)
-    if summaries.answered_by_summary(runtime.current(), job):
+    rt = team_runtime(job.team_id, job.enterprise_id, job.request_id)
+    if rt is None:
         return
-    AnswerRun(runtime.current(), job).run()
+    tell_secrets_removed(rt, job)
+    if summaries.answered_by_summary(rt, job):
+        return
+    AnswerRun(rt, job).run()
 
 
 def answer_action(payload: dict[str, Any]) -> None:
     """A button pressed under an answer (`workers.jobs.answer_action`)."""
-    answer_actions.run(runtime.current(), AnswerActionJob.model_validate(payload))
+    click = AnswerActionJob.model_validate(payload)
+    rt = team_runtime(click.team_id, click.enterprise_id, click.request_id)
+    if rt is not None:
+        answer_actions.run(rt, click)
 
 
 def answer_action_failed(job: Job, connection: Any, exc_type: Any, exc: Any, tb: Any) -> None:
@@ -61,8 +88,10 @@ def answer_action_failed(job: Job, connection: Any, exc_type: Any, exc: Any, tb:
     *Not helpful* that could not be recorded is told to the person who pressed it."""
     if _will_retry(job):
         return
-    rt = runtime.current()
     click = AnswerActionJob.model_validate(job.args[0])
+    rt = team_runtime(click.team_id, click.enterprise_id, click.request_id)
+    if rt is None:
+        return
     again = answer_actions.redo_run(rt, click)
     if again is None:
         answer_actions.tell(rt, click, _failed_text(exc))
@@ -72,20 +101,27 @@ def answer_action_failed(job: Job, connection: Any, exc_type: Any, exc: Any, tb:
 
 def cost_report(payload: dict[str, Any]) -> None:
     """Post the /llm-cost report and its chart (`workers.jobs.cost_report`)."""
-    CostReportRun(runtime.current(), CostReportJob.model_validate(payload)).run()
+    report = CostReportJob.model_validate(payload)
+    rt = team_runtime(report.team_id, report.enterprise_id, report.request_id)
+    if rt is not None:
+        CostReportRun(rt, report).run()
 
 
 def answer_failed(job: Job, connection: Any, exc_type: Any, exc: Any, tb: Any) -> None:
     """`Callback(on_failure=…)` of answer jobs (`workers.jobs.answer_failed`)."""
     if _will_retry(job):
         return
-    if not AnswerRun(runtime.current(), AnswerJob.model_validate(job.args[0])).give_up(exc):
+    asked = AnswerJob.model_validate(job.args[0])
+    rt = team_runtime(asked.team_id, asked.enterprise_id, asked.request_id)
+    if rt is not None and not AnswerRun(rt, asked).give_up(exc):
         _give_up_later(job.origin, job.args[0], attempt=1)
 
 
 def give_up_answer(payload: dict[str, Any], attempt: int) -> None:
     """Scheduled once a reply's lease should have lapsed (`workers.jobs.give_up_answer`)."""
-    if AnswerRun(runtime.current(), AnswerJob.model_validate(payload)).give_up(None):
+    asked = AnswerJob.model_validate(payload)
+    rt = team_runtime(asked.team_id, asked.enterprise_id, asked.request_id)
+    if rt is None or AnswerRun(rt, asked).give_up(None):
         return
     if attempt >= GIVE_UP_ATTEMPTS:
         log.warning("give_up_abandoned request_id=%s: the lease never lapsed", payload)
@@ -109,7 +145,10 @@ def cost_report_failed(job: Job, connection: Any, exc_type: Any, exc: Any, tb: A
     """`Callback(on_failure=…)` of cost report jobs (`workers.jobs.cost_report_failed`)."""
     if _will_retry(job):
         return
-    CostReportRun(runtime.current(), CostReportJob.model_validate(job.args[0])).give_up(exc)
+    report = CostReportJob.model_validate(job.args[0])
+    rt = team_runtime(report.team_id, report.enterprise_id, report.request_id)
+    if rt is not None:
+        CostReportRun(rt, report).give_up(exc)
 
 
 def _will_retry(job: Job) -> bool:
@@ -121,7 +160,10 @@ def _will_retry(job: Job) -> bool:
 
 def summarize(payload: dict[str, Any]) -> None:
     """A Jira issue's summary, into Slack and/or Jira (`workers.jobs.summarize`)."""
-    summaries.SummaryRun(runtime.current(), SummarizeJob.model_validate(payload)).run()
+    summary = SummarizeJob.model_validate(payload)
+    rt = team_runtime(summary.team_id, summary.enterprise_id, summary.request_id)
+    if rt is not None:
+        summaries.SummaryRun(rt, summary).run()
 
 
 def summarize_failed(job: Job, connection: Any, exc_type: Any, exc: Any, tb: Any) -> None:
@@ -129,27 +171,35 @@ def summarize_failed(job: Job, connection: Any, exc_type: Any, exc: Any, tb: Any
     if _will_retry(job):
         return
     summary = SummarizeJob.model_validate(job.args[0])
-    if not summaries.give_up(runtime.current(), summary, exc):
+    rt = team_runtime(summary.team_id, summary.enterprise_id, summary.request_id)
+    if rt is not None and not summaries.give_up(rt, summary, exc):
         payload = summaries.as_answer_job(summary).model_dump(mode="json")
         _give_up_later(job.origin, payload, attempt=1)
 
 
 def digest(payload: dict[str, Any]) -> None:
     """A Jira digest, a line per issue (`workers.jobs.digest`)."""
-    rt = runtime.current()
-    DigestRun(rt, DigestJob.model_validate(payload), batch_collector.installed()).run()
+    asked = DigestJob.model_validate(payload)
+    rt = team_runtime(asked.team_id, asked.enterprise_id, asked.request_id)
+    if rt is not None:
+        DigestRun(rt, asked, batch_collector.installed()).run()
 
 
 def digest_command(payload: dict[str, Any]) -> None:
     """`/digest add|list|remove`, answered privately (`workers.jobs.digest_command`)."""
-    rt = runtime.current()
     command = DigestCommandJob.model_validate(payload)
+    rt = team_runtime(command.team_id, command.enterprise_id, command.request_id)
+    if rt is None:
+        return
     digest_schedule.tell(rt, command, digest_schedule.run_command(rt, command))
 
 
 def scheduled_digest(payload: dict[str, Any]) -> None:
     """One occurrence of a daily digest, put on the queue by RQ's scheduler."""
-    digest_schedule.fire(runtime.current(), batch_collector.installed(), payload)
+    team = str((payload.get("schedule") or {}).get("team_id") or "")
+    rt = team_runtime(team, request_id=f"digest-{(payload.get('schedule') or {}).get('id')}")
+    if rt is not None:
+        digest_schedule.fire(rt, batch_collector.installed(), payload)
 
 
 def digest_failed(job: Job, connection: Any, exc_type: Any, exc: Any, tb: Any) -> None:
@@ -157,7 +207,11 @@ def digest_failed(job: Job, connection: Any, exc_type: Any, exc: Any, tb: Any) -
     if _will_retry(job):
         return
     payload = job.args[0]
-    rt = runtime.current()
+    rt = team_runtime(
+        payload.get("team_id") or "", payload.get("enterprise_id") or "", payload["request_id"]
+    )
+    if rt is None:
+        return
     if "verb" in payload:
         command = DigestCommandJob.model_validate(payload)
         digest_schedule.tell(rt, command, _failed_text(exc))
@@ -167,6 +221,7 @@ def digest_failed(job: Job, connection: Any, exc_type: Any, exc: Any, tb: Any) -
         request_id=asked.request_id,
         kind="ask",
         team_id=asked.team_id,
+        enterprise_id=asked.enterprise_id,
         channel=asked.channel,
         user=asked.user,
         text=f'/summarize jql "{asked.jql}"',
@@ -200,4 +255,5 @@ __all__ = [
     "scheduled_digest",
     "summarize",
     "summarize_failed",
+    "team_runtime",
 ]

@@ -40,6 +40,7 @@ from integrations.jira.text import IssueDocument, NoiseRules, body_to_text, issu
 from integrations.jira.types import Issue
 from workers import slack_refusals
 from workers.answer import AnswerRun, ReplyBusyError
+from workers.channel_rules import rules_for
 from workers.reply_state import Lease, ReplyLease, ReplyState
 from workers.runtime import Runtime
 from workers.slack_reply import SlackReply
@@ -257,13 +258,15 @@ class SummaryRun:
     def _caller(self) -> Caller:
         job = self.job
         scope = scope_of(job.team_id, job.channel, job.user) or f"jira:{job.key.split('-')[0]}"
+        rules = rules_for(self.rt, job.team_id, job.channel)
         return Caller(
             request_id=job.request_id,
             source={"button": "slash"}.get(job.source, job.source),
             user=job.user,
             channel=job.channel,
             workspace=job.team_id,
-            scope=scope,
+            scope=rules.scope(scope),
+            allowed_backends=rules.policy.allowed_backends,
         )
 
 

@@ -53,6 +53,8 @@ class Caller:
     channel: str = ""
     workspace: str = ""
     scope: str = ""
+    # The backends the channel's policy allows ("EC2 only"); empty: any.
+    allowed_backends: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -230,6 +232,7 @@ class Summarizer:
             workspace=caller.workspace,
             source=caller.source,
             scope=caller.scope,
+            allowed_backends=caller.allowed_backends,
             windows=windows,
             naive_input_tokens=naive_input_tokens,
         )

@@ -20,6 +20,7 @@ from chatops.payloads import AnswerJob
 from gateway.errors import UserFacingError
 from gateway.windowing import Section
 from workers import slack_refusals
+from workers.channel_rules import rules_for
 from workers.reply_state import ReplyState
 from workers.runtime import Runtime
 from workers.slack_reply import SlackReply
@@ -84,13 +85,15 @@ class ThreadSummaryRun:
         found = read_thread(self.rt.slack, job.channel, thread_ts)
         sections = sections_of(found, before, self.rt.bot_user_id)
         header = messages.THREAD_SUMMARY_ROOT.format(count=len(sections))
+        rules = rules_for(self.rt, job.team_id, job.channel)
         caller = Caller(
             request_id=job.request_id,
             source=job.kind,
             user=job.user,
             channel=job.channel,
             workspace=job.team_id,
-            scope=scope_of(job.team_id, job.channel, job.user),
+            scope=rules.scope(scope_of(job.team_id, job.channel, job.user)),
+            allowed_backends=rules.policy.allowed_backends,
         )
         summary = summarizer_for(self.rt).summarize(header, sections, caller, reply.append)
         note = summary.footer()

@@ -87,6 +87,7 @@ def buttons_of(message: dict[str, Any]) -> list[str]:
     return [
         element["action_id"]
         for block in message.get("blocks") or []
+        if block.get("type") == "actions"
         for element in block.get("elements") or []
     ]
 

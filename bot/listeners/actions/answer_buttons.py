@@ -55,6 +55,7 @@ def click_job(body: dict[str, Any], now: float) -> AnswerActionJob | None:
         action=kind,  # type: ignore[arg-type]
         answered=answered,
         team_id=(body.get("team") or {}).get("id", ""),
+        enterprise_id=(body.get("enterprise") or {}).get("id") or "",
         channel=channel,
         user=body["user"]["id"],
         message_ts=message["ts"],

@@ -32,6 +32,7 @@ def register(app: App, deps: BotDeps) -> None:
             key=key,
             post=True,
             team_id=(body.get("team") or {}).get("id", ""),
+            enterprise_id=(body.get("enterprise") or {}).get("id") or "",
             channel=channel,
             user=body["user"]["id"],
             thread_ts=message.get("thread_ts") or message["ts"],

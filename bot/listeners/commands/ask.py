@@ -12,6 +12,7 @@ from typing import Any
 import redis
 from slack_bolt import Ack, App
 
+from bot.channel_gate import refusal
 from bot.deps import BotDeps
 from bot.text import clean_input, redact_for
 from chatops import messages
@@ -23,6 +24,10 @@ log = logging.getLogger(__name__)
 def register(app: App, deps: BotDeps) -> None:
     @app.command("/ask")
     def handle_ask(ack: Ack, command: dict[str, Any]) -> None:
+        refused = refusal(deps, command["team_id"], command["channel_id"])
+        if refused is not None:
+            ack(text=refused)
+            return
         question = clean_input(command.get("text") or "")
         if not question:
             ack(text=messages.ASK_USAGE)
@@ -37,6 +42,7 @@ def register(app: App, deps: BotDeps) -> None:
             request_id=f"ask-{trigger}",
             kind="ask",
             team_id=command["team_id"],
+            enterprise_id=command.get("enterprise_id") or "",
             channel=command["channel_id"],
             user=command["user_id"],
             text=redacted.text,

@@ -11,6 +11,7 @@ from typing import Any
 import redis
 from slack_bolt import Ack, App
 
+from bot.channel_gate import refusal
 from bot.deps import BotDeps
 from chatops import messages
 from chatops.payloads import DigestCommandJob
@@ -44,6 +45,10 @@ def parse(text: str) -> dict[str, Any] | None:
 def register(app: App, deps: BotDeps) -> None:
     @app.command("/digest")
     def handle_digest(ack: Ack, command: dict[str, Any]) -> None:
+        refused = refusal(deps, command["team_id"], command["channel_id"])
+        if refused is not None:
+            ack(text=refused)
+            return
         parsed = parse(command.get("text") or "")
         if parsed is None:
             ack(text=messages.DIGEST_USAGE)
@@ -52,6 +57,7 @@ def register(app: App, deps: BotDeps) -> None:
         job = DigestCommandJob(
             request_id=f"digestcmd-{trigger}",
             team_id=command["team_id"],
+            enterprise_id=command.get("enterprise_id") or "",
             channel=command["channel_id"],
             user=command["user_id"],
             received_at=deps.clock(),

@@ -74,6 +74,7 @@ def register(app: App, deps: BotDeps) -> None:
         job = CostReportJob(
             request_id=f"cost-{command['trigger_id']}",
             team_id=command["team_id"],
+            enterprise_id=command.get("enterprise_id") or "",
             channel=command["channel_id"],
             user=command["user_id"],
             received_at=deps.clock(),

@@ -52,6 +52,7 @@ def register(app: App, deps: BotDeps) -> None:
         job = Ec2CommandJob(
             request_id=f"ec2-{command['trigger_id']}",
             team_id=command["team_id"],
+            enterprise_id=command.get("enterprise_id") or "",
             channel=command["channel_id"],
             user=command["user_id"],
             received_at=deps.clock(),

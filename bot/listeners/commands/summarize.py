@@ -12,6 +12,7 @@ from typing import Any
 import redis
 from slack_bolt import Ack, App
 
+from bot.channel_gate import refusal
 from bot.deps import BotDeps
 from chatops import messages
 from chatops.payloads import DigestJob, SummarizeJob
@@ -84,6 +85,10 @@ def _clause(field: str, values: list[str]) -> str:
 def register(app: App, deps: BotDeps) -> None:
     @app.command("/summarize")
     def handle_summarize(ack: Ack, command: dict[str, Any]) -> None:
+        refused = refusal(deps, command["team_id"], command["channel_id"])
+        if refused is not None:
+            ack(text=refused)
+            return
         parsed = parse(command.get("text") or "")
         if parsed is None:
             ack(text=messages.SUMMARIZE_USAGE)
@@ -127,6 +132,7 @@ def _enqueue(
 def _where(command: dict[str, Any], deps: BotDeps) -> dict[str, Any]:
     return {
         "team_id": command["team_id"],
+        "enterprise_id": command.get("enterprise_id") or "",
         "channel": command["channel_id"],
         "user": command["user_id"],
         "received_at": deps.clock(),

@@ -3,7 +3,8 @@
 Who may ask: people. A message from a bot (its `bot_id`), a webhook (no `user`) or this bot
 itself is ignored — answering one could start a loop between two bots — unless the bot's id
 is in ALLOWED_BOT_IDS. The text is cleaned of what nobody can see and its secrets replaced
-before it is queued; the worker tells the person privately what was removed.
+before it is queued; the worker tells the person privately what was removed. Where: a channel
+whose policy does not allow the bot gets one private sentence instead of a job.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import re
 from typing import Any
 
 import redis
+from slack_sdk import WebClient
 
+from bot.channel_gate import refusal, tell_refused
 from bot.deps import BotDeps
 from bot.text import clean_input, redact_for
 from chatops.payloads import MAX_FILES, AnswerJob, FileRef, Kind
@@ -38,9 +41,16 @@ def asker(event: dict[str, Any], bot_user_id: str, allowed_bot_ids: tuple[str, .
     return str(user)
 
 
-def submit(deps: BotDeps, kind: Kind, body: dict[str, Any], bot_user_id: str) -> None:
+def submit(
+    deps: BotDeps,
+    kind: Kind,
+    body: dict[str, Any],
+    bot_user_id: str,
+    client: WebClient | None = None,
+) -> None:
     """Validation of the text (empty, too long) is the worker's: it answers in the thread,
-    which a listener cannot do without a Slack call."""
+    which a listener cannot do without a Slack call. `client` tells a person privately that
+    the channel does not allow the bot."""
     event = body["event"]
     user = asker(event, bot_user_id, split_names(deps.settings.allowed_bot_ids))
     if user is None:
@@ -48,12 +58,21 @@ def submit(deps: BotDeps, kind: Kind, body: dict[str, Any], bot_user_id: str) ->
         return
     channel, ts = event["channel"], event["ts"]
     team_id = body.get("team_id") or event.get("team", "")
+    refused = refusal(deps, team_id, channel)
+    if refused is not None:
+        if client is not None:
+            where = (channel, ts)
+            tell_refused(
+                deps, client, refused, message=where, user=user, thread_ts=event.get("thread_ts")
+            )
+        return
     text = clean_input(strip_mention(event.get("text") or "", bot_user_id))
     redacted = redact_for(deps.settings, team_id, text)
     job = AnswerJob(
         request_id=f"ev-{channel}-{ts}",
         kind=kind,
         team_id=team_id,
+        enterprise_id=body.get("enterprise_id") or "",
         channel=channel,
         user=user,
         text=redacted.text,
