@@ -196,7 +196,8 @@ def _get(url: str, headers: dict[str, str] | None = None) -> _Page:
         with _opener.open(request, timeout=10) as reply:
             return _Page(reply.status, reply.read().decode(errors="replace"), reply.headers)
     except urllib.error.HTTPError as exc:
-        return _Page(exc.code, exc.read().decode(errors="replace"), exc.headers)
+        with exc:
+            return _Page(exc.code, exc.read().decode(errors="replace"), exc.headers)
 
 
 __all__ = ["InstallResult", "home", "install", "open_home", "press", "submit"]

@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
+from functools import cached_property
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
@@ -40,7 +41,7 @@ from gateway.types import Route
 from workers import answer_buttons, slack_refusals
 from workers.answer_buttons import AnswerContext, Block, Redo
 from workers.attachments import with_attachments
-from workers.channel_rules import rules_for
+from workers.channel_rules import ChannelRules, rules_for
 from workers.context import ConversationMemory, Turn, as_messages
 from workers.footers import footer
 from workers.reply_state import REPLY_LEASE_S, Lease, ReplyLease, ReplyState
@@ -69,7 +70,6 @@ class AnswerRun:
         # Set when a button under an earlier answer asked for this one (in its place).
         self.redo = redo
         self.state = ReplyState(runtime.queue_redis, job.request_id)
-        self.rules = rules_for(runtime, job.team_id, job.channel)
         self.memory = ConversationMemory(
             runtime.slack,
             runtime.cache_redis,
@@ -78,6 +78,11 @@ class AnswerRun:
             redact_history=job.team_id
             not in split_names(runtime.settings.secret_redaction_off_teams),
         )
+
+    @cached_property
+    def rules(self) -> ChannelRules:
+        """The channel's policy, read when the answer needs it (not by a give-up)."""
+        return rules_for(self.rt, self.job.team_id, self.job.channel)
 
     def run(self) -> None:
         if self.state.done:

@@ -48,6 +48,7 @@ def oauth_stack(redis_server: str) -> Iterator[Stack]:
         # Its app rotates tokens: each is refreshed within SLACK_TOKEN_ROTATION_MINUTES of expiry.
         slack.add_workspace("T_TWO", "Two", channels={"C_TWO": "two"}, token_lifetime_s=3600)
         slack.add_workspace("T_GONE", "Gone", channels={"C_GONE": "gone"})
+        slack.add_workspace("T_REV", "Revoked", channels={"C_REV": "rev"})
         slack.add_org("E_ACME", "Acme")
         for team, channel in (("T_ACME1", "C_ACME1"), ("T_ACME2", "C_ACME2")):
             slack.add_workspace(
@@ -212,6 +213,21 @@ def test_a_job_for_an_uninstalled_workspace_is_dropped_with_one_log_line(
     assert oauth_stack.logs().count(line) == 1
     assert job.retries_left == 2  # finished at its first run: never raised, never retried
     assert tokens_posting_in(oauth_stack, "C_GONE") == set()
+
+
+def test_a_revoked_bot_token_forgets_the_installation(
+    oauth_stack: Stack, drivers: dict[str, SlackDriver]
+) -> None:
+    revoked = SlackDriver(oauth_stack.bot_url, SIGNING_SECRET, oauth_stack.slack, team_id="T_REV")
+    install(revoked, "T_REV")
+    store = RedisInstallationStore(redis.Redis.from_url(oauth_stack.redis_url))
+    assert store.find_bot(enterprise_id=None, team_id="T_REV") is not None
+
+    assert revoked.tokens_revoked(users=("U_ALICE",), bot=False).status == 200
+    assert store.find_bot(enterprise_id=None, team_id="T_REV") is not None  # people's tokens only
+    assert revoked.tokens_revoked(bot=True).status == 200
+    assert store.find_bot(enterprise_id=None, team_id="T_REV") is None
+    assert "T_REV" not in {team for _, team in store.installed()}
 
 
 def test_an_org_wide_install_answers_in_two_workspaces_of_the_org(
