@@ -120,7 +120,7 @@ class PolicyChange:
     refused: str = ""
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        return json.dumps(asdict(self))  # its changes in the order of POLICY_FIELDS
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> PolicyChange:

@@ -112,8 +112,9 @@ class _RawForm(dict[str, Any]):
 
 
 class SlackEmulator(EmulatorServer):
-    """One workspace (T_DEMO) with people U_ALICE, U_BOB, U_CAROL, their DMs with the bot
-    (D_ALICE, …), channels C_GENERAL and C_OPS, and the bot user `bot_user_id`.
+    """One workspace (T_DEMO) with people U_ALICE (its owner), U_BOB, U_CAROL, their DMs with
+    the bot (D_ALICE, …), channels C_GENERAL and C_OPS, and the bot user `bot_user_id`; more
+    workspaces and orgs with `add_workspace` and `add_org`.
 
     `stream_lifetime_s` is how long a stream takes appends (Slack: about 5 minutes); tests
     shorten it to reach `message_not_in_streaming_state` without waiting.

@@ -153,15 +153,16 @@ def _state(element: dict[str, Any], block_id: str, values: dict[str, Any]) -> di
     """One input's entry in `view.state.values`, as Slack shapes it per element type."""
     kind = element["type"]
     given = block_id in values
-    value = values.get(block_id)
+    value: Any = values.get(block_id)
     if kind in ("static_select", "radio_buttons"):
         chosen = _option(element, value) if given else element.get("initial_option")
         return {"type": kind, "selected_option": chosen}
     if kind == "checkboxes":
-        chosen = (
-            [_option(element, v) for v in value] if given else element.get("initial_options", [])
-        )
-        return {"type": kind, "selected_options": chosen}
+        picked = [_option(element, v) for v in value or ()]
+        return {
+            "type": kind,
+            "selected_options": picked if given else element.get("initial_options", []),
+        }
     if kind == "conversations_select":
         chosen = value if given else element.get("initial_conversation")
         return {"type": kind, "selected_conversation": chosen}
