@@ -24,8 +24,13 @@ log = logging.getLogger(__name__)
 
 
 def refusal(deps: BotDeps, team_id: str, channel: str) -> str | None:
-    """The sentence for a channel where the bot may not be asked; None where it may."""
-    if deps.policies.get(team_id, channel).allowed:
+    """The sentence for a channel where the bot may not be asked; None where it may — or
+    where Redis cannot say: then nothing can be queued either, and the person is told that."""
+    try:
+        if deps.policies.get(team_id, channel).allowed:
+            return None
+    except redis.RedisError as exc:
+        log.warning("channel_policy_unread team=%s channel=%s: %s", team_id, channel, exc)
         return None
     log.info("channel_not_allowed team=%s channel=%s", team_id, channel)
     also = messages.admins_also(deps.settings.policy_admin_usergroup.strip())
