@@ -150,8 +150,9 @@ def ask(gateway: Gateway, text: str = "How do I rotate the staging DB password?"
 
 
 def wait_until_ready(rig: Rig, controller: Ec2Controller, instance_id: str) -> dict[str, bool]:
-    """Tick until the instance's model server answers. For each phase the server stayed in for
-    a whole tick: whether that tick saw it healthy."""
+    """Tick until a tick that the server spent wholly in one phase sees it healthy. For each
+    phase the server stayed in for a whole tick: whether such a tick saw it healthy. (A tick
+    during which the server moved on says nothing about either phase, so it is not counted.)"""
     seen: dict[str, bool] = {}
     emulator = rig.sandbox.emulators[instance_id]
     deadline = time.monotonic() + REAL_TIME_LIMIT_S
@@ -159,8 +160,9 @@ def wait_until_ready(rig: Rig, controller: Ec2Controller, instance_id: str) -> d
         before = emulator.phase
         record = rig.tick(controller).record(instance_id)
         assert record is not None
-        if emulator.phase == before:
-            seen[before] = seen.get(before, False) or record.healthy
+        if emulator.phase != before:
+            continue
+        seen[before] = seen.get(before, False) or record.healthy
         if record.healthy:
             return seen
         time.sleep(0.05)
