@@ -7,6 +7,7 @@ because matplotlib reads text between two dollar signs as math.
 
 from __future__ import annotations
 
+import textwrap
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,13 +20,13 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from chatops.cost_text import (
     NO_TRAFFIC,
-    RIGHT_SIZING_NOTE,
     UNPRICED,
     break_even_summary,
     capacity_note,
     headline,
     instance_label,
     lever_label,
+    lever_notes,
     period_label,
     short_model,
     tokens,
@@ -177,8 +178,9 @@ def _draw_savings(axes: Axes, report: CostReport) -> None:
     axes.axvline(0, color=MUTED, linewidth=0.8)
     saved = report.savings.saved_micro_usd
     axes.set_title(_text(f"Savings by lever: {usd(saved)} in all"), fontsize=11, loc="left")
-    if report.ec2 and report.ec2.attributed_micro_usd:
-        axes.set_xlabel(RIGHT_SIZING_NOTE, fontsize=8, color=MUTED)
+    if notes := lever_notes(report):
+        label = "\n".join(textwrap.fill(note, 90) for note in notes)
+        axes.set_xlabel(label, fontsize=8, color=MUTED)
     _money_axis(axes, "x")
     axes.margins(x=0.3)
 

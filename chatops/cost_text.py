@@ -60,6 +60,11 @@ NO_INSTANCE = (
 )
 TABLE_ROWS = 10
 RIGHT_SIZING_NOTE = "right-sizing counts the EC2 instance hours spread over the requests it served"
+WINDOWING_NOTE = (
+    "windowing is below zero when a document is first read in windows: its window calls, priced"
+    " on the largest model, cost more than one whole call; right-sizing counts the small model"
+    " that read them, and a changed document reads only its new windows"
+)
 _MICRO = Decimal(1_000_000)
 # `global.anthropic.claude-haiku-4-5-20251001-v1:0` -> `claude-haiku-4-5`.
 _PROFILE_AND_VENDOR = re.compile(r"^(?:(?:global|us|eu|apac)\.)?(?:[a-z]+\.(?=[a-z]))?")
@@ -303,6 +308,17 @@ def capacity_note(report: CostReport) -> str:
     return f"Assumes one instance serves the load: {peak} output tokens; {one}"
 
 
+def lever_notes(report: CostReport) -> list[str]:
+    """What a reader needs to make sense of the savings' parts: where the instance hours went,
+    and why windowing can be negative."""
+    notes = []
+    if report.ec2 and report.ec2.attributed_micro_usd:
+        notes.append(RIGHT_SIZING_NOTE)
+    if report.savings.by_lever.get("windowing", 0) < 0:
+        notes.append(WINDOWING_NOTE)
+    return notes
+
+
 def report_text(report: CostReport) -> str:
     """The whole report for a terminal: headline, savings, breakdowns, unpriced, EC2."""
     lines = [
@@ -317,7 +333,7 @@ def report_text(report: CostReport) -> str:
             f"  {lever_label(name):<20} {usd(amount):>12}"
             for name, amount in report.savings.by_lever.items()
         ),
-        *([f"  ({RIGHT_SIZING_NOTE})"] if report.ec2 and report.ec2.attributed_micro_usd else []),
+        *(f"  ({note})" for note in lever_notes(report)),
     ]
     for dimension in DIMENSIONS if report.requests else ():
         lines += ["", *_spend_table(dimension, report.breakdowns[dimension])]
@@ -454,6 +470,7 @@ __all__ = [
     "RIGHT_SIZING_NOTE",
     "SAVINGS_SUM",
     "UNPRICED",
+    "WINDOWING_NOTE",
     "break_even_lines",
     "break_even_summary",
     "cache_rows",
@@ -464,6 +481,7 @@ __all__ = [
     "hours",
     "instance_label",
     "lever_label",
+    "lever_notes",
     "mix_note",
     "percent",
     "period_label",

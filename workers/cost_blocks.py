@@ -15,7 +15,6 @@ from typing import Any
 from chatops.cost_text import (
     NO_INSTANCE,
     NO_TRAFFIC,
-    RIGHT_SIZING_NOTE,
     SAVINGS_SUM,
     UNPRICED,
     break_even_lines,
@@ -24,6 +23,7 @@ from chatops.cost_text import (
     ec2_lines,
     headline,
     lever_label,
+    lever_notes,
     mix_note,
     period_label,
     requests,
@@ -114,8 +114,7 @@ def _savings_text(report: CostReport) -> str:
     lines += [
         f"{lever_label(name)}: *{usd(amount)}*" for name, amount in report.savings.by_lever.items()
     ]
-    if report.ec2 and report.ec2.attributed_micro_usd:
-        lines.append(f"_{RIGHT_SIZING_NOTE}_")
+    lines += [f"_{note}_" for note in lever_notes(report)]
     return "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from chatops.cost_chart import render_chart
-from chatops.cost_text import report_text, tokens, usd, write_csv
+from chatops.cost_text import WINDOWING_NOTE, report_text, tokens, usd, write_csv
 from gateway.instance_hours import Ec2Hours, Interval
 from gateway.ledger import LedgerRecord
 from gateway.pricing import PriceCatalog
@@ -267,6 +267,58 @@ def test_terminal_table_totals_and_unpriced(catalog: PriceCatalog) -> None:
     unknown_row = next(line for line in text.splitlines() if line.strip().startswith(UNKNOWN))
     assert unknown_row.split()[-1] == "unpriced" and "$0" not in unknown_row
     assert f"1 request not counted: {UNKNOWN} (1 request, " in text
+
+
+def windowed_summary(catalog: PriceCatalog, windows: int) -> list[LedgerRecord]:
+    """One long document read in `windows` windows on the small model and reduced on the
+    medium one, as the summarizer records it: the reduce carries the naive baseline (the whole
+    document once on the strongest model), the map calls none."""
+    rng = random.Random(11)
+    maps = [
+        record(
+            catalog,
+            n,
+            rng,
+            task="summarize",
+            model=NOVA,
+            backend="bedrock",
+            windows=windows,
+            input_tokens=2_000,
+            uncompacted_input_tokens=2_000,
+            output_tokens=320,
+            baseline_micro_usd=0,
+        )
+        for n in range(windows)
+    ]
+    whole = Usage(2_000 * windows, 600, model=SONNET)
+    reduce_ = record(
+        catalog,
+        windows,
+        rng,
+        task="summarize",
+        model=HAIKU,
+        backend="bedrock",
+        windows=windows,
+        input_tokens=320 * windows,
+        uncompacted_input_tokens=320 * windows,
+        output_tokens=600,
+        baseline_micro_usd=catalog.naive_baseline_micro_usd(SONNET, whole),
+    )
+    return [*maps, reduce_]
+
+
+def test_a_negative_windowing_part_is_explained_where_it_is_shown(
+    catalog: PriceCatalog, tmp_path: Path
+) -> None:
+    report = make_report(windowed_summary(catalog, 12), catalog)
+    assert report.savings.by_lever["windowing"] < 0 < report.savings.by_lever["right_sizing"]
+    shown = "\n".join(text for block in report_blocks(report) for text in texts(block))
+    assert f"_{WINDOWING_NOTE}_" in shown
+    assert f"({WINDOWING_NOTE})" in report_text(report)
+    render_chart(report, tmp_path / "chart.png")
+
+    plain = make_report(week(catalog), catalog)
+    assert WINDOWING_NOTE not in report_text(plain)
 
 
 @pytest.mark.parametrize(
