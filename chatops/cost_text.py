@@ -10,6 +10,7 @@ import csv
 import dataclasses
 import datetime
 import re
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -137,14 +138,7 @@ def headline(report: CostReport) -> list[tuple[str, str]]:
     spend, with the reason in words when it is negative."""
     saved = report.savings.saved_micro_usd
     hit_rate = report.cache_hit_rate
-    amounts = (
-        report.spend_micro_usd,
-        report.per_token_micro_usd,
-        report.instance_micro_usd,
-        report.baseline_micro_usd,
-        saved,
-    )
-    spend, bedrock, instance, baseline, saved_text = _adding_up(amounts)
+    spend, bedrock, instance, baseline, saved_text = _adding_up(_headline_amounts(report))
     if report.instance_micro_usd:
         spend += f" (Bedrock {bedrock} + EC2 instance hours {instance})"
     reason = saved_reason(report)
@@ -162,17 +156,53 @@ def headline(report: CostReport) -> list[tuple[str, str]]:
     ]
 
 
-def _adding_up(amounts: Sequence[int]) -> list[str]:
-    """Spend, Bedrock, instance hours, baseline and saved, all to the decimals the smallest
-    needs — more, up to every micro-dollar, if rounding would make the shown figures not add
-    up (spend = Bedrock + instance hours, saved = baseline - spend)."""
+def _headline_amounts(report: CostReport) -> tuple[int, ...]:
+    return (
+        report.spend_micro_usd,
+        report.per_token_micro_usd,
+        report.instance_micro_usd,
+        report.baseline_micro_usd,
+        report.savings.saved_micro_usd,
+    )
+
+
+def _headline_decimals(amounts: Sequence[int]) -> int:
+    """Spend, Bedrock, instance hours, baseline and saved are shown to the decimals the
+    smallest needs — more, up to every micro-dollar, if rounding would make the shown figures
+    not add up (spend = Bedrock + instance hours, saved = baseline - spend)."""
     smallest = min((abs(a) for a in amounts if a), default=0)
     first = len(usd(smallest).rpartition(".")[2]) if smallest else 2
     for decimals in (d for d in (2, 4, 6) if d >= first):
         shown = [_rounded(amount, decimals) for amount in amounts]
         if shown[0] == shown[1] + shown[2] and shown[4] == shown[3] - shown[0]:
-            break
+            return decimals
+    return 6
+
+
+def _adding_up(amounts: Sequence[int]) -> list[str]:
+    decimals = _headline_decimals(amounts)
     return [_usd_to(_rounded(amount, decimals)) for amount in amounts]
+
+
+def savings_parts(report: CostReport) -> list[tuple[str, str]]:
+    """Each lever's part as (label, amount), to the decimals that make the shown parts add up
+    to the saving the headline shows — never fewer than the headline's own."""
+    parts = report.savings.by_lever
+    saved = report.savings.saved_micro_usd
+    least = _headline_decimals(_headline_amounts(report))
+    decimals = next(
+        (
+            d
+            for d in (2, 4, 6)
+            if d >= least
+            and sum(_rounded(amount, d) for amount in parts.values()) == _rounded(saved, d)
+        ),
+        6,
+    )
+    return [
+        (lever_label(name), _usd_to(_rounded(amount, decimals)) if amount else usd(0))
+        for name, amount in parts.items()
+    ]
 
 
 def _rounded(micro_usd: int, decimals: int) -> Decimal:
@@ -329,11 +359,11 @@ def report_text(report: CostReport) -> str:
         *_unpriced_lines(report),
         "",
         f"Savings by lever ({SAVINGS_SUM})",
+        *(f"  {label:<20} {amount:>12}" for label, amount in savings_parts(report)),
         *(
-            f"  {lever_label(name):<20} {usd(amount):>12}"
-            for name, amount in report.savings.by_lever.items()
+            textwrap.fill(f"({note})", 96, initial_indent="  ", subsequent_indent="   ")
+            for note in lever_notes(report)
         ),
-        *(f"  ({note})" for note in lever_notes(report)),
     ]
     for dimension in DIMENSIONS if report.requests else ():
         lines += ["", *_spend_table(dimension, report.breakdowns[dimension])]
@@ -488,6 +518,7 @@ __all__ = [
     "report_text",
     "requests",
     "saved_reason",
+    "savings_parts",
     "short_model",
     "spend_cell",
     "tokens",

@@ -132,7 +132,7 @@ def as_messages(turns: list[Turn], question: str) -> tuple[Message, ...]:
     for turn in [*turns, Turn("user", question, "")]:
         role = "user" if not merged and turn.role == "assistant" else turn.role
         if merged and merged[-1].role == role:
-            merged[-1] = Message(role, f"{merged[-1].text}\n\n{turn.text}")  # type: ignore[arg-type]
+            merged[-1] = Message(role, f"{merged[-1].text}\n\n{turn.text}")
         else:
             merged.append(Message(role, turn.text))  # type: ignore[arg-type]
     return tuple(merged)

@@ -22,15 +22,14 @@ from chatops.cost_text import (
     capacity_note,
     ec2_lines,
     headline,
-    lever_label,
     lever_notes,
     mix_note,
     period_label,
     requests,
+    savings_parts,
     short_model,
     spend_cell,
     tokens,
-    usd,
 )
 from gateway.pricing import EC2_BACKEND
 from gateway.report import CostReport, SpendRow
@@ -111,9 +110,7 @@ def _lever_blocks(report: CostReport) -> list[Block]:
 
 def _savings_text(report: CostReport) -> str:
     lines = [f"*Savings by lever* ({SAVINGS_SUM})"]
-    lines += [
-        f"{lever_label(name)}: *{usd(amount)}*" for name, amount in report.savings.by_lever.items()
-    ]
+    lines += [f"{label}: *{amount}*" for label, amount in savings_parts(report)]
     lines += [f"_{note}_" for note in lever_notes(report)]
     return "\n".join(lines)
 

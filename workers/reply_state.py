@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 import redis
 
@@ -57,16 +58,16 @@ class ReplyState:
         self.message_ts: list[str] = json.loads(fields.get("messages", "[]"))
         self.done = fields.get("done") == "1"
         # The finished answer and its footer, once the model has produced them.
-        self.answer: tuple[str, str] | None = (
-            tuple(json.loads(fields["answer"])) if "answer" in fields else None  # type: ignore[assignment]
-        )
+        answer = json.loads(fields["answer"]) if "answer" in fields else None
+        self.answer: tuple[str, str] | None = (str(answer[0]), str(answer[1])) if answer else None
         # What the request was asked with and how it was answered, for the buttons under
         # the answer (`workers.answer_buttons.AnswerContext`, as JSON).
         self.context: str | None = fields.get("context")
 
     def _save(self, **fields: str) -> None:
         pipe = self._client.pipeline(transaction=False)
-        pipe.hset(self._key, mapping=fields)
+        mapping: dict[Any, Any] = fields  # redis-py's field types are a union a dict cannot match
+        pipe.hset(self._key, mapping=mapping)
         pipe.expire(self._key, REPLY_STATE_TTL_S)
         pipe.execute()
 

@@ -82,7 +82,8 @@ class SlackReply:
         self._state = state
         self._channel = channel
         self._thread_ts = thread_ts
-        self._recipient = {"recipient_user_id": recipient_user, "recipient_team_id": recipient_team}
+        self._recipient_user = recipient_user
+        self._recipient_team = recipient_team
         self._flush_interval_s = flush_interval_s
         self._max_chars = max_chars
         self._clock = clock
@@ -197,7 +198,8 @@ class SlackReply:
                 channel=self._channel,
                 thread_ts=self._thread_ts(),
                 markdown_text=text,
-                **self._recipient,
+                recipient_user_id=self._recipient_user,
+                recipient_team_id=self._recipient_team,
             )
         except SlackApiError as exc:
             self._defer_if_limited(exc)

@@ -5,7 +5,7 @@ is configured, and a chart that keeps cents of Bedrock visible beside a GPU's da
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
@@ -13,8 +13,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from chatops.cost_chart import _draw_daily
-from chatops.cost_text import headline, hours, report_text, saved_reason
-from chatops.messages import usd
+from chatops.cost_text import headline, hours, report_text, saved_reason, savings_parts
 from gateway.pricing import PriceCatalog
 from gateway.report import CostReport, ReportFilter
 from gateway.savings import EC2_IDLE
@@ -73,6 +72,13 @@ def assert_shown_adds_up(result: CostReport) -> list[Decimal]:
     exact = [result.spend_micro_usd, result.baseline_micro_usd, result.savings.saved_micro_usd]
     for figure, micro_usd in zip((spend, baseline, saved), exact, strict=True):
         assert abs(figure - Decimal(micro_usd) / 1_000_000) <= Decimal("0.005")
+    # The savings' parts add up, as shown, to the saving rounded as finely as they are shown,
+    # never more coarsely than the headline shows it.
+    levers = [shown_dollars(amount)[0] for _, amount in savings_parts(result)]
+    exponent = min(int(lever.as_tuple().exponent) for lever in levers if lever)
+    assert exponent <= int(saved.as_tuple().exponent)
+    exact_saved = Decimal(result.savings.saved_micro_usd) / 1_000_000
+    assert sum(levers) == exact_saved.quantize(Decimal(1).scaleb(exponent), ROUND_HALF_UP)
     return [spend, *parts]
 
 
@@ -111,7 +117,7 @@ def test_an_idle_instance_makes_the_saving_negative_and_says_why(catalog: PriceC
     assert saved.endswith(f"): {reason}")
     assert saved_reason(result) == reason
     text = report_text(result)
-    assert f"  {'EC2 idle time':<20} {usd(-24 * G5_HOURLY):>12}\n" in text
+    assert f"  {'EC2 idle time':<20} {'-$24.144000':>12}\n" in text  # as finely as spend
 
 
 def test_a_week_of_office_hours_with_traffic_still_adds_up(catalog: PriceCatalog) -> None:
