@@ -3,7 +3,9 @@ issue's: every message before the request, oldest first, one section each, summa
 the cost engine (`workers.summarizer`) and streamed into the thread.
 
 The thread is read here whole, with who wrote each message and when: a reply's context
-(`workers.context`) keeps only the latest turns, which is not what a summary is of.
+(`workers.context`) keeps only the latest turns, which is not what a summary is of. As there,
+secrets are replaced by placeholders before the text goes anywhere, and another app's message
+is quoted as third-party text, never taken for this bot's.
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ from slack_sdk.errors import SlackApiError
 
 from chatops import messages
 from chatops.payloads import AnswerJob
+from chatops.settings import split_names
 from gateway.errors import UserFacingError
+from gateway.redaction import redact
 from gateway.windowing import Section
 from workers import slack_refusals
 from workers.channel_rules import rules_for
+from workers.context import quoted_app_message
 from workers.reply_state import ReplyState
 from workers.runtime import Runtime
 from workers.slack_reply import SlackReply
@@ -83,7 +88,8 @@ class ThreadSummaryRun:
             return
         before = job.message_ts or "9999999999.999999"
         found = read_thread(self.rt.slack, job.channel, thread_ts)
-        sections = sections_of(found, before, self.rt.bot_user_id)
+        redact_secrets = job.team_id not in split_names(self.rt.settings.secret_redaction_off_teams)
+        sections = sections_of(found, before, self.rt.bot_user_id, redact_secrets=redact_secrets)
         header = messages.THREAD_SUMMARY_ROOT.format(count=len(sections))
         rules = rules_for(self.rt, job.team_id, job.channel)
         caller = Caller(
@@ -123,18 +129,28 @@ def read_thread(slack: WebClient, channel: str, thread_ts: str) -> list[dict[str
     return found
 
 
-def sections_of(found: list[dict[str, Any]], before_ts: str, bot_user_id: str) -> list[Section]:
-    """One section per message before `before_ts`: `[2026-11-30 09:12] <@U1>: text`."""
+def sections_of(
+    found: list[dict[str, Any]], before_ts: str, bot_user_id: str, *, redact_secrets: bool = True
+) -> list[Section]:
+    """One section per message before `before_ts`: `[2026-11-30 09:12] <@U1>: text`; this
+    bot's own as `ChatOps Bot: text`, another app's quoted (`workers.context`).
+
+    `redact_secrets`: False only for a workspace in SECRET_REDACTION_OFF_TEAMS."""
     sections = []
     for message in found:
         ts = str(message.get("ts", ""))
         text = str(message.get("text") or "").strip()
         if not text or not ts or float(ts) >= float(before_ts):
             continue
-        is_bot = bool(message.get("bot_id")) or message.get("user") == bot_user_id
-        who = BOT_NAME if is_bot else f"<@{message.get('user', '?')}>"
-        when = datetime.datetime.fromtimestamp(float(ts), datetime.UTC)
-        sections.append(Section(f"msg-{ts}", f"[{when:%Y-%m-%d %H:%M}] {who}: {text}"))
+        text = redact(text).text if redact_secrets else text
+        stamp = f"[{datetime.datetime.fromtimestamp(float(ts), datetime.UTC):%Y-%m-%d %H:%M}]"
+        if bot_user_id and message.get("user") == bot_user_id:
+            line = f"{stamp} {BOT_NAME}: {text}"
+        elif message.get("bot_id") or message.get("subtype") == "bot_message":
+            line = f"{stamp} {quoted_app_message(message, text)}"
+        else:
+            line = f"{stamp} <@{message.get('user', '?')}>: {text}"
+        sections.append(Section(f"msg-{ts}", line))
     return sections
 
 

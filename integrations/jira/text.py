@@ -9,6 +9,9 @@ comments that only say "+1" / "same here" are folded, each run of them into one 
 bot's own summary comment (it carries `marker`) is left out: the summary is not its own source.
 The header is kept apart from the sections because it changes with every status edit, while
 windows (`gateway.windowing`) must stay the same when nothing in them changed.
+
+What people wrote is other people's text on its way to a model, a cache and Slack: its secrets
+are replaced by placeholders (`gateway.redaction`), as at the Slack edge.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chatops.settings import Settings, split_names
+from gateway.redaction import redact
 from gateway.windowing import Section
 from integrations.jira.adf import adf_to_text
 from integrations.jira.marker import find_marker
@@ -94,7 +98,7 @@ def issue_document(issue: Issue, noise: NoiseRules | None = None) -> IssueDocume
     events: list[tuple[datetime, int, Section | IssueComment]] = []
     if issue.description:
         author = issue.reporter.display_name if issue.reporter else "Reporter"
-        text = body_to_text(issue.description, names)
+        text = redact(body_to_text(issue.description, names)).text
         events.append(
             (
                 issue.created,
@@ -134,6 +138,7 @@ def _fold(
         text = body_to_text(item.body, names)
         if find_marker(text) is not None:
             continue
+        text = redact(text).text
         if rules.is_bot(item.author) or rules.is_plus_one(text):
             is_bot = rules.is_bot(item.author)
             bots, plus_ones = bots + is_bot, plus_ones + (not is_bot)
@@ -208,7 +213,7 @@ def _header(issue: Issue) -> str:
         people.append(f"Labels: {', '.join(issue.labels)}")
     return "\n".join(
         [
-            f"{issue.key}: {issue.summary}",
+            f"{issue.key}: {redact(issue.summary).text}",
             f"{issue.issue_type} · {issue.status} · priority {issue.priority}",
             " · ".join(people),
             # Not `updated`: the bot's own comment moves it, and the summary must not go stale

@@ -33,9 +33,11 @@ from sandbox.llm import Pace
 from sandbox.server import Fault, RecordedRequest
 from sandbox.slack_driver import SlackDriver
 from tests.e2e.conftest import E2E_ENV, expected_answer, prompt_blocks, wait_for
+from tests.hostile_inputs import SECRETS
 from workers.summarizer import plan_for
 
 CHANNEL = "C_OPS"
+AWS_SECRET_LINE = f"aws_secret_access_key = {SECRETS['AWS secret key']}"
 _STAMP = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d[^\]]*\] [^:\n]+", re.MULTILINE)
 WEBHOOK_SECRET = "jira-webhook-secret"
 BOT_ACCOUNT = "sandbox@example.com"  # JIRA_USER of the stack: the bot's Jira account
@@ -236,14 +238,18 @@ def test_the_200_comment_issue_windowed_streamed_posted_and_kept_up_to_date(
         else (max(with_early) <= min(with_late))
     )
 
-    # Three new comments: only the windows that changed are read again; the same comment.
+    # Three new comments (one pasting a secret): only the windows that changed are read
+    # again, the secret replaced before any model reads it; the same comment.
     for n in range(3):
-        stack.jira.post_comment("DEMO-1", "bob", f"Pool wait p99 check {n}: still 9 ms.")
+        pasted = f" {AWS_SECRET_LINE}" if n == 1 else ""
+        stack.jira.post_comment("DEMO-1", "bob", f"Pool wait p99 check {n}: still 9 ms.{pasted}")
     stack.bedrock.clear()
     again = windows_of(stack, "DEMO-1")
     changed = [w for w in again if w not in windows]
     reply = summarize(stack, driver, "DEMO-1 --post", count=1)
     assert same_windows(mapped_windows(stack), changed)
+    sent = "\n".join(prompt_blocks(m)[-1] for m in calls(stack, MAP_SYSTEM))
+    assert SECRETS["AWS secret key"] not in sent and "[redacted AWS secret key]" in sent
     assert 0 < len(changed) < len(again)
     [_], merged_again = reduces(stack)
     assert len(merged_again) < max(len(merges), 1) or not merges
@@ -382,10 +388,14 @@ def test_tldr_in_a_120_message_thread_is_a_windowed_summary_of_it(
         who = ("U_ALICE", "U_BOB", "U_CAROL")[n % 3]
         text = f"update {n}: canary pod {n % 7} " + "latency and error rate look flat. " * 12
         stack.slack.post_as_user(channel, who, text, root)
+        if n == 60:
+            stack.slack.post_as_user(channel, "U_CAROL", f"creds were {AWS_SECRET_LINE}", root)
     mention = driver.mention("U_BOB", channel, "tl;dr", root)
     [reply] = finished(stack, channel, root)
     maps = calls(stack, MAP_SYSTEM)
     assert len(maps) >= 2
+    sent = "\n".join(prompt_blocks(m)[-1] for m in maps)
+    assert SECRETS["AWS secret key"] not in sent and "[redacted AWS secret key]" in sent
     assert "update 0:" in prompt_blocks(maps[0])[-1] or any(
         "update 0:" in prompt_blocks(m)[-1] for m in maps
     )

@@ -13,6 +13,7 @@ from integrations.jira.text import NoiseRules, body_to_text, issue_document
 from integrations.jira.types import Change, FieldChange, Issue, IssueComment, Person
 from integrations.jira.wiki import wiki_to_text
 from tests.clock import at, today
+from tests.hostile_inputs import SECRETS
 
 DANA = Person("Dana Lee", "acc-dana", frozenset({"dana"}))
 SAM = Person("Sam Ortiz", "acc-sam", frozenset({"sam"}))
@@ -262,3 +263,38 @@ def test_earlier_sections_keep_their_digest_when_comments_are_added() -> None:
     first = issue_document(issue(comment(1, DANA, "a"), comment(2, SAM, "b")))
     later = issue_document(issue(comment(1, DANA, "a"), comment(2, SAM, "b"), comment(3, SAM, "c")))
     assert [s.digest for s in later.sections[:3]] == [s.digest for s in first.sections]
+
+
+def test_secrets_pasted_in_an_issue_never_reach_the_document() -> None:
+    pasted = issue(
+        comment(1, DANA, f"rotated? old aws_secret_access_key = {SECRETS['AWS secret key']}"),
+        comment(
+            2,
+            SAM,
+            {
+                "type": "doc",
+                "version": 1,
+                "content": [
+                    {
+                        "type": "codeBlock",
+                        "content": [
+                            {"type": "text", "text": f"SLACK_BOT_TOKEN={SECRETS['Slack token']}"}
+                        ],
+                    }
+                ],
+            },
+        ),
+        description=f"DB=postgres://app:{SECRETS['password in a connection string']}@db/x",
+    )
+    pasted = replace(pasted, summary=f"Leaked {SECRETS['GitHub token']} in CI logs")
+    document = issue_document(pasted)
+
+    for secret in (
+        SECRETS["AWS secret key"],
+        SECRETS["Slack token"],
+        SECRETS["GitHub token"],
+        SECRETS["password in a connection string"],
+    ):
+        assert secret not in document.text
+    assert document.text.count("[redacted ") == 4
+    assert "rotated? old aws_secret_access_key = [redacted" in document.text  # the rest as written
