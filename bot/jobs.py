@@ -26,6 +26,8 @@ from chatops.payloads import (
     INTERACTIVE_QUEUE,
     SUMMARIZE_FAILED_CALLBACK,
     SUMMARIZE_FUNCTION,
+    TRIAGE_FAILED_CALLBACK,
+    TRIAGE_FUNCTION,
     AnswerActionJob,
     AnswerJob,
     CostReportJob,
@@ -33,6 +35,7 @@ from chatops.payloads import (
     DigestJob,
     Ec2CommandJob,
     SummarizeJob,
+    TriageJob,
 )
 from chatops.settings import Settings
 from gateway import keys
@@ -97,6 +100,12 @@ class JobQueue:
             f"summarize_{job.source}",
             once,
             bulk=True,
+        )
+
+    def enqueue_triage(self, job: TriageJob, once: tuple[Identity, ...] = ()) -> bool:
+        """A new Jira issue's triage line on the bulk queue; False for a duplicate delivery."""
+        return self._enqueue(
+            TRIAGE_FUNCTION, TRIAGE_FAILED_CALLBACK, job, job.job_id, "triage", once, bulk=True
         )
 
     def enqueue_digest(self, job: DigestJob, once: tuple[Identity, ...] = ()) -> bool:

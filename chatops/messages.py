@@ -214,6 +214,10 @@ DIGEST_HEADING = "*Jira digest* · `{jql}` · {count} issue(s) changed"
 DIGEST_MORE = "_…and {more} more: narrow the query to see them._"
 DIGEST_EMPTY = "No issue matches `{jql}`."
 DIGEST_LINE_FAILED = "*{key}*: {reason}"
+# A new Jira issue's triage line (JIRA_TRIAGE_CHANNEL), and the line when it could not be made.
+TRIAGE_LINE = "*New <{url}|{key}>* · {issue_type} · {priority} · {title}\n{answer}"
+TRIAGE_FAILED = "*New <{url}|{key}>* · {title}\nI couldn't triage it: {reason}"
+TRIAGE_UNREAD = "*New {key}*: I couldn't read it in Jira to triage it. {reason}"
 DIGEST_USAGE = (
     '`/digest add "JQL" HH:MM` (a daily digest here, UTC), `/digest list`, `/digest remove N`'
     ' — e.g. `/digest add "project = OPS" 07:30`'
@@ -568,6 +572,9 @@ __all__ = [
     "SUMMARY_POST_PROMPT",
     "SUMMARY_ROOT",
     "THREAD_SUMMARY_ROOT",
+    "TRIAGE_FAILED",
+    "TRIAGE_LINE",
+    "TRIAGE_UNREAD",
     "UNEXPECTED",
     "admins_also",
     "root_message",

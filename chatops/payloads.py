@@ -34,6 +34,8 @@ SUMMARIZE_FUNCTION = "workers.jobs.summarize"
 SUMMARIZE_FAILED_CALLBACK = "workers.jobs.summarize_failed"
 DIGEST_FUNCTION = "workers.jobs.digest"
 DIGEST_FAILED_CALLBACK = "workers.jobs.digest_failed"
+TRIAGE_FUNCTION = "workers.jobs.triage"
+TRIAGE_FAILED_CALLBACK = "workers.jobs.triage_failed"
 DIGEST_COMMAND_FUNCTION = "workers.jobs.digest_command"
 SCHEDULED_DIGEST_FUNCTION = "workers.jobs.scheduled_digest"
 # The Block Kit action id of the *Post to Jira* button under a summary.
@@ -233,6 +235,24 @@ class DigestJob(BaseModel):
         return rq_job_id("digest", self.request_id)
 
 
+class TriageJob(BaseModel):
+    """A new Jira issue to triage: a line about it in `channel` (JIRA_TRIAGE_CHANNEL), written
+    in a batch with the other new issues (`workers.triage`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    request_id: str
+    key: str
+    team_id: str = ""
+    enterprise_id: str = ""
+    channel: str
+    received_at: float
+
+    @property
+    def job_id(self) -> str:
+        return rq_job_id("triage", self.request_id)
+
+
 class DigestCommandJob(BaseModel):
     """`/digest add "JQL" HH:MM`, `/digest list`, `/digest remove N` for a channel."""
 
@@ -279,6 +299,8 @@ __all__ = [
     "SUMMARIZE_FAILED_CALLBACK",
     "SUMMARIZE_FUNCTION",
     "TASK_BY_KIND",
+    "TRIAGE_FAILED_CALLBACK",
+    "TRIAGE_FUNCTION",
     "AnswerAction",
     "AnswerActionJob",
     "AnswerJob",
@@ -290,4 +312,5 @@ __all__ = [
     "Kind",
     "SummarizeJob",
     "SummarySource",
+    "TriageJob",
 ]

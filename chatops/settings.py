@@ -196,6 +196,12 @@ class Settings(BaseSettings):
     jira_trigger_issue_types: str = ""
     jira_trigger_events: str = "jira:issue_created, comment_created"
     jira_trigger_min_new_comments: Annotated[int, Field(ge=1)] = 5
+    # Triage of new issues: each issue created in JIRA_PROJECTS (the webhook's
+    # jira:issue_created) gets a line in this Slack channel — what it is, how urgent, what is
+    # missing — written in batches (BATCH_MAX_ITEMS, BATCH_MAX_WAIT_MS). Empty: off.
+    # JIRA_TRIAGE_TEAM names the channel's workspace when the bot is installed in several.
+    jira_triage_channel: Annotated[str, Field(pattern=r"^([CG][A-Z0-9_]{2,})?$")] = ""
+    jira_triage_team: str = ""
 
     # Token windowing of long documents (Jira issues, long threads): the largest window a map
     # call reads, in tokens (smaller still if the model's context is), the share of a window

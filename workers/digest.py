@@ -37,6 +37,7 @@ from integrations.jira import JiraClient
 from integrations.jira.errors import JiraUnavailableError
 from integrations.jira.text import IssueDocument, NoiseRules, issue_document
 from integrations.jira.types import Issue
+from workers import triage
 from workers.batch_collector import BatchCollector, build_collector
 from workers.reply_state import ReplyState
 from workers.runtime import Runtime
@@ -61,13 +62,14 @@ class Digest:
 
 
 def collector_for(rt: Runtime) -> BatchCollector:
-    """The batch collector a worker (or the CLI) runs batchable work through."""
+    """The batch collector a worker (or the CLI) runs batchable work through: a digest's
+    items answered at once, new issues' triage lines queued (`workers.triage`)."""
     return build_collector(
         rt.queue_redis,
         rt.settings,
         complete=rt.engine.complete,
         prompts={task: p.batch_prompt() for task, p in rt.prompts.items() if p.batchable},
-        sinks={},
+        sinks={triage.TRIAGE_KIND: triage.post_line},
         tiers=rt.engine.gateway.tiers,
     )
 

@@ -31,9 +31,11 @@ from chatops.payloads import (
     DigestCommandJob,
     DigestJob,
     SummarizeJob,
+    TriageJob,
 )
 from workers import answer_actions, batch_collector, digest_schedule, runtime
 from workers import summarize as summaries
+from workers import triage as triages
 from workers.answer import AnswerRun
 from workers.cost_report import CostReportRun
 from workers.digest import DigestRun
@@ -200,6 +202,24 @@ def scheduled_digest(payload: dict[str, Any]) -> None:
     rt = team_runtime(team, request_id=f"digest-{(payload.get('schedule') or {}).get('id')}")
     if rt is not None:
         digest_schedule.fire(rt, batch_collector.installed(), payload)
+
+
+def triage(payload: dict[str, Any]) -> None:
+    """A new Jira issue queued for its triage line (`workers.jobs.triage`)."""
+    asked = TriageJob.model_validate(payload)
+    rt = team_runtime(asked.team_id, asked.enterprise_id, asked.request_id)
+    if rt is not None:
+        triages.queue_issue(rt, batch_collector.installed(), asked)
+
+
+def triage_failed(job: Job, connection: Any, exc_type: Any, exc: Any, tb: Any) -> None:
+    """`Callback(on_failure=…)` of triage jobs: the channel is told the issue went unread."""
+    if _will_retry(job):
+        return
+    asked = TriageJob.model_validate(job.args[0])
+    rt = team_runtime(asked.team_id, asked.enterprise_id, asked.request_id)
+    if rt is not None:
+        triages.give_up(rt, asked, exc)
 
 
 def digest_failed(job: Job, connection: Any, exc_type: Any, exc: Any, tb: Any) -> None:

@@ -27,6 +27,7 @@ from integrations.jira.types import Person
 SIGNATURE_HEADER = "X-Hub-Signature"
 IDENTIFIER_HEADER = "X-Atlassian-Webhook-Identifier"
 COMMENT_EVENTS = frozenset({"comment_created", "comment_updated"})
+ISSUE_CREATED = "jira:issue_created"
 # `jira:issue_updated` also reports a new comment, as this issue event type.
 _COMMENTED = "issue_commented"
 _MAX_IDENTIFIER = 200
@@ -196,6 +197,7 @@ def should_summarize(
 
 __all__ = [
     "IDENTIFIER_HEADER",
+    "ISSUE_CREATED",
     "SIGNATURE_HEADER",
     "Decision",
     "Triggers",

@@ -1,4 +1,5 @@
 """`POST /jira/webhook` on the bot's HTTP server (WSGI): verify → dedupe → triggers → enqueue.
+With JIRA_TRIAGE_CHANNEL set, a new issue also gets its triage line queued (`workers.triage`).
 
     401  the `X-Hub-Signature` HMAC of the raw body does not verify (or no JIRA_WEBHOOK_SECRET)
     400  not JSON, or not a Jira issue event
@@ -27,13 +28,14 @@ from typing import Any, Protocol
 
 import redis
 
-from chatops.payloads import SummarizeJob
+from chatops.payloads import SummarizeJob, TriageJob
 from chatops.settings import Settings
 from gateway import keys
 from gateway.errors import ChatOpsError
 from integrations.jira.client import JiraClient
 from integrations.jira.errors import WebhookPayloadError
 from integrations.jira.webhook import (
+    ISSUE_CREATED,
     SIGNATURE_HEADER,
     Triggers,
     WebhookEvent,
@@ -57,6 +59,8 @@ Identity = tuple[str, str]
 
 class _Jobs(Protocol):
     def enqueue_summary(self, job: SummarizeJob, once: tuple[Identity, ...] = ()) -> bool: ...
+
+    def enqueue_triage(self, job: TriageJob, once: tuple[Identity, ...] = ()) -> bool: ...
 
 
 class Edge(Protocol):
@@ -118,22 +122,44 @@ class JiraWebhook:
             decision.summarize,
             decision.reason,
         )
-        if not decision.summarize:
-            return "200 OK", {"summarize": False, "reason": decision.reason}
-        job = SummarizeJob(
-            request_id=f"jira-{delivery}",
-            source="webhook",
-            key=event.issue_key,
-            post=True,
-            received_at=self._clock(),
-        )
         try:
+            triage = self._triage(event, delivery, caused_by_bot)
+            if not decision.summarize:
+                return "200 OK", {"summarize": False, "reason": decision.reason, **triage}
+            job = SummarizeJob(
+                request_id=f"jira-{delivery}",
+                source="webhook",
+                key=event.issue_key,
+                post=True,
+                received_at=self._clock(),
+            )
             fresh = self._edge.jobs.enqueue_summary(job, once=(("jira-webhook", delivery),))
         except redis.RedisError:
-            log.exception("enqueue_failed request_id=%s", job.request_id)
-            # Jira retries a delivery that failed: that is how the summary still happens.
+            log.exception("enqueue_failed delivery=%s", delivery)
+            # Jira retries a delivery that failed: that is how the work still happens (what
+            # was queued before the failure is a duplicate then, and not queued again).
             return "503 Service Unavailable", {"error": "queue unavailable"}
-        return "200 OK", {"summarize": True, "duplicate": not fresh}
+        return "200 OK", {"summarize": True, "duplicate": not fresh, **triage}
+
+    def _triage(self, event: WebhookEvent, delivery: str, caused_by_bot: bool) -> dict[str, str]:
+        """A new issue's triage line in JIRA_TRIAGE_CHANNEL (`workers.triage`), when set:
+        `{"triage": "queued" | "duplicate" | "<why not>"}`, or nothing when triage is off."""
+        settings = self._edge.settings
+        if not settings.jira_triage_channel or event.event != ISSUE_CREATED:
+            return {}
+        allowed = self._triggers.allowed_projects
+        if caused_by_bot or (allowed and event.project not in allowed):
+            why = "caused by the bot" if caused_by_bot else "project outside JIRA_PROJECTS"
+            return {"triage": why}
+        job = TriageJob(
+            request_id=f"triage-{delivery}",
+            key=event.issue_key,
+            team_id=settings.jira_triage_team,
+            channel=settings.jira_triage_channel,
+            received_at=self._clock(),
+        )
+        fresh = self._edge.jobs.enqueue_triage(job, once=(("jira-triage", delivery),))
+        return {"triage": "queued" if fresh else "duplicate"}
 
     def _count(self, event: WebhookEvent, delivery: str) -> int:
         """Comments since the last summary, this one counted once however often it comes."""

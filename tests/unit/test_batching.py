@@ -307,6 +307,6 @@ def test_batchable_must_be_true_or_false(templates: dict[str, str]) -> None:
         loader.load_prompt("t")
 
 
-def test_the_digest_line_is_the_batchable_template() -> None:
+def test_digest_and_triage_lines_are_the_batchable_templates() -> None:
     batchable = {task for task, t in loader.load_all().items() if t.batchable}
-    assert batchable == {"digest_item"}
+    assert batchable == {"digest_item", "triage_item"}
