@@ -139,6 +139,26 @@ def test_a_slack_error_mid_stream_is_recorded_and_the_retry_answers_once(stack: 
     assert reply["text"].startswith(expected_answer(stack.bedrock.requests[-1]))
 
 
+@pytest.mark.slow
+def test_a_slack_error_once_the_answer_is_finished_delivers_it_without_a_new_call(
+    stack: Stack,
+) -> None:
+    user = person(stack, "afterdone")
+    root = stack.slack.post_as_user(CHANNEL, user, "context")
+    for method in ("chat.stopStream", "chat.update"):
+        stack.slack.inject(Fault(kind="internal_error", path=f"/api/{method}"))
+
+    question = "How do I drain a Kafka consumer group before a broker restart?"
+    driver(stack).mention(user, CHANNEL, question, root)
+    reply = answer_in_thread(stack, CHANNEL, root)
+
+    state = settled(stack, user, calls=1)
+    assert converse_calls(stack) == 1  # the kept answer was delivered again, not asked again
+    assert [r.estimated_usage for r in state.rows] == [False]
+    assert reply["text"].startswith(expected_answer(stack.bedrock.requests[-1]))
+    assert len(stack.slack.requests_to("chat.stopStream")) >= 2
+
+
 def test_rate_limits_outside_the_stream_are_waited_out(stack: Stack) -> None:
     user = person(stack, "limited")
     root = stack.slack.post_as_user(CHANNEL, user, "The deploy of payments failed at 09:12.")
