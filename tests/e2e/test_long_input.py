@@ -106,7 +106,9 @@ def _job_finished_within_bound(stack: Stack, request_id: str) -> None:
         job = Job.fetch(
             rq_job_id("answer", request_id), connection=connection, serializer=JSONSerializer
         )
-        return job if job.get_status() == JobStatus.FINISHED else None
+        # RQ marks the job finished before it writes `ended_at`: wait for both.
+        done = job.get_status() == JobStatus.FINISHED and job.ended_at is not None
+        return job if done else None
 
     job = wait_for(finished, f"the job of {request_id} to finish")
     assert job.started_at is not None and job.ended_at is not None
