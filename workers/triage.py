@@ -30,7 +30,7 @@ from gateway.batching import BatchItem
 from gateway.dispatch import ItemResult
 from gateway.errors import ChatOpsError
 from gateway.redaction import redact
-from gateway.tokens import estimate_tokens
+from gateway.tokens import CHARS_PER_TOKEN, estimate_tokens
 from integrations.jira import JiraClient
 from integrations.jira.text import IssueDocument, NoiseRules, issue_document
 from workers import runtime, slack_refusals
@@ -87,13 +87,17 @@ def queue_issue(
 
 
 def item_text(document: IssueDocument) -> str:
-    """The issue's header and its first entries (the description first) within ITEM_TOKENS."""
+    """The issue's header and its first entries (the description first) within ITEM_TOKENS;
+    an entry too long for what is left is cut, so a long description still leads."""
     kept = [document.header]
     budget = ITEM_TOKENS - estimate_tokens(document.header)
     for section in document.sections:
-        budget -= estimate_tokens(section.text) + 1
-        if budget < 0:
+        cost = estimate_tokens(section.text) + 1
+        if cost > budget:
+            if budget > 0:
+                kept.append(section.text[: budget * CHARS_PER_TOKEN].rstrip() + " …")
             break
+        budget -= cost
         kept.append(section.text)
     return "\n".join(kept)
 
@@ -126,7 +130,9 @@ def line(target: Mapping[str, str], result: ItemResult) -> str:
     fields = dict(target)
     if not result.ok or not result.text.strip():
         return messages.TRIAGE_FAILED.format(reason=result.error or "no answer", **fields)
-    answer = result.text.strip().removeprefix(fields["key"]).lstrip(" :—-*").strip()
+    key = fields["key"]
+    answer = result.text.strip().removeprefix(f"*{key}*").removeprefix(key)
+    answer = answer.lstrip(" :—-*").strip()
     return messages.TRIAGE_LINE.format(answer=answer, **fields)
 
 
