@@ -174,6 +174,25 @@ def test_rate_limits_outside_the_stream_are_waited_out(stack: Stack) -> None:
     settled(stack, user, calls=1)
 
 
+def test_a_rate_limited_root_post_is_waited_out_and_answered_once(stack: Stack) -> None:
+    user = person(stack, "rootlimited")
+    question = "How do I roll back an Argo CD application to the previous sync?"
+    stack.slack.inject(Fault(kind="ratelimited", path="/api/chat.postMessage", retry_after=1))
+
+    assert driver(stack).slash("/ask", question, user, CHANNEL).status == 200
+    quoted = root_message(user, question)
+    root = wait_for(
+        lambda: next((m for m in stack.slack.messages(CHANNEL) if m["text"] == quoted), None),
+        "the root, once Slack lets it through",
+    )
+    reply = answer_in_thread(stack, CHANNEL, str(root["ts"]))
+
+    assert [m["text"] for m in stack.slack.messages(CHANNEL)].count(quoted) == 1
+    assert len(stack.slack.requests_to("chat.postMessage")) >= 2  # refused, then waited out
+    assert reply["text"].startswith(expected_answer(stack.bedrock.requests[-1]))
+    settled(stack, user, calls=1)
+
+
 def expected_prompt(stack: Stack) -> str:
     body = stack.bedrock.requests[-1].body
     return " ".join(c["text"] for m in body["messages"] for c in m["content"] if "text" in c)
