@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from chatops.settings import Settings, split_names
+from chatops.settings import Settings
 from gateway.redaction import Redacted, redact
 
 # Shown as a space, and only a space to anyone reading.
@@ -63,7 +63,7 @@ def redact_for(settings: Settings, team_id: str, text: str) -> Redacted:
     """`text` with its secrets replaced by placeholders, unless the workspace turned redaction
     off (SECRET_REDACTION_OFF_TEAMS): done before the text is queued, cached, quoted, logged or
     sent to a model."""
-    if team_id in split_names(settings.secret_redaction_off_teams):
+    if not settings.redacts_secrets(team_id):
         return Redacted(text)
     return redact(text)
 

@@ -381,6 +381,11 @@ class Settings(BaseSettings):
         """True when installs come through Slack's OAuth flow, one token per workspace."""
         return bool(self.slack_client_id and self.slack_client_secret)
 
+    def redacts_secrets(self, team_id: str) -> bool:
+        """Whether pasted secrets are replaced in this workspace's text: everywhere but the
+        workspaces named in SECRET_REDACTION_OFF_TEAMS."""
+        return team_id not in split_names(self.secret_redaction_off_teams)
+
     @property
     def lever_set(self) -> frozenset[str]:
         return parse_levers(self.levers)

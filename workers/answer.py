@@ -31,7 +31,6 @@ from slack_sdk.webhook import WebhookClient
 
 from chatops import messages
 from chatops.payloads import AnswerJob
-from chatops.settings import split_names
 from gateway import LLMRequest, keys
 from gateway.engine import TIER_ORDER, Metered
 from gateway.errors import ChatOpsError, OptionError, RetryableError, UserFacingError
@@ -75,8 +74,7 @@ class AnswerRun:
             runtime.cache_redis,
             runtime.bot_user_id,
             runtime.settings.thread_cache_ttl_s,
-            redact_history=job.team_id
-            not in split_names(runtime.settings.secret_redaction_off_teams),
+            redact_history=runtime.settings.redacts_secrets(job.team_id),
         )
 
     @cached_property

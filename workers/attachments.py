@@ -40,7 +40,7 @@ from slack_sdk.errors import SlackApiError
 
 from chatops import messages
 from chatops.payloads import AnswerJob, FileRef
-from chatops.settings import Settings, split_names
+from chatops.settings import Settings
 from gateway import keys
 from gateway.redaction import redact
 from workers import slack_refusals
@@ -292,7 +292,7 @@ def with_attachments(
         token.get_secret_value(),
         max_bytes=runtime.settings.max_file_bytes,
         hosts=file_hosts(runtime.settings),
-        redact_secrets=job.team_id not in split_names(runtime.settings.secret_redaction_off_teams),
+        redact_secrets=runtime.settings.redacts_secrets(job.team_id),
     )
     results = read_attachments(reader, job.files)
     read = [r for r in results if isinstance(r, AttachedText)]

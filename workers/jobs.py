@@ -21,7 +21,6 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from chatops import messages
-from chatops.installations import NotInstalledError
 from chatops.payloads import (
     GIVE_UP_ANSWER_FUNCTION,
     INTERACTIVE_QUEUE,
@@ -40,29 +39,13 @@ from workers.answer import AnswerRun
 from workers.cost_report import CostReportRun
 from workers.digest import DigestRun
 from workers.reply_state import REPLY_LEASE_S
-from workers.runtime import Runtime
+from workers.runtime import team_runtime
 from workers.secrets_note import tell_secrets_removed
 
 # How many times a give-up waits out a reply's lease before it speaks anyway.
 GIVE_UP_ATTEMPTS = 4
 
 log = logging.getLogger(__name__)
-
-
-def team_runtime(team_id: str, enterprise_id: str = "", request_id: str = "") -> Runtime | None:
-    """The runtime with the workspace's Slack clients; None (one log line) when the app is
-    no longer installed there: the job is dropped."""
-    try:
-        return runtime.current().for_team(team_id, enterprise_id)
-    except NotInstalledError as exc:
-        log.warning(
-            "job_dropped_not_installed request_id=%s team=%s enterprise=%s: %s",
-            request_id,
-            team_id,
-            enterprise_id or "-",
-            exc,
-        )
-        return None
 
 
 def answer(payload: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ With installs across workspaces (OAuth mode) there is no one Slack token: a job'
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -17,6 +18,7 @@ import redis
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from chatops.installations import NotInstalledError
 from chatops.settings import Settings, load_settings
 from chatops.wiring import build_engine, build_slack_client, connect_queue_redis
 from gateway.budgets import Budgets
@@ -27,6 +29,8 @@ from gateway.response_cache import connect as connect_cache
 from prompts import PromptTemplate, load_all
 from workers.channels import ChannelKinds
 from workers.installations import InstallationClients
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,22 @@ def install(runtime: Runtime) -> None:
     _current = runtime
 
 
+def team_runtime(team_id: str, enterprise_id: str = "", request_id: str = "") -> Runtime | None:
+    """The runtime with the workspace's Slack clients; None (one log line) when the app is
+    no longer installed there: the job is dropped."""
+    try:
+        return current().for_team(team_id, enterprise_id)
+    except NotInstalledError as exc:
+        log.warning(
+            "job_dropped_not_installed request_id=%s team=%s enterprise=%s: %s",
+            request_id,
+            team_id,
+            enterprise_id or "-",
+            exc,
+        )
+        return None
+
+
 def current() -> Runtime:
     """The installed runtime; built on first use in a process that did not install one."""
     if _current is None:
@@ -130,4 +150,4 @@ def current() -> Runtime:
     return _current
 
 
-__all__ = ["Runtime", "build_runtime", "current", "install"]
+__all__ = ["Runtime", "build_runtime", "current", "install", "team_runtime"]

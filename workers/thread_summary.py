@@ -19,7 +19,6 @@ from slack_sdk.errors import SlackApiError
 
 from chatops import messages
 from chatops.payloads import AnswerJob
-from chatops.settings import split_names
 from gateway.errors import UserFacingError
 from gateway.redaction import redact
 from gateway.windowing import Section
@@ -88,7 +87,7 @@ class ThreadSummaryRun:
             return
         before = job.message_ts or "9999999999.999999"
         found = read_thread(self.rt.slack, job.channel, thread_ts)
-        redact_secrets = job.team_id not in split_names(self.rt.settings.secret_redaction_off_teams)
+        redact_secrets = self.rt.settings.redacts_secrets(job.team_id)
         sections = sections_of(found, before, self.rt.bot_user_id, redact_secrets=redact_secrets)
         header = messages.THREAD_SUMMARY_ROOT.format(count=len(sections))
         rules = rules_for(self.rt, job.team_id, job.channel)

@@ -23,7 +23,6 @@ from collections.abc import Mapping
 from slack_sdk.errors import SlackApiError
 
 from chatops import messages
-from chatops.installations import NotInstalledError
 from chatops.payloads import TriageJob
 from gateway import keys
 from gateway.batching import BatchItem
@@ -33,10 +32,10 @@ from gateway.redaction import redact
 from gateway.tokens import CHARS_PER_TOKEN, estimate_tokens
 from integrations.jira import JiraClient
 from integrations.jira.text import IssueDocument, NoiseRules, issue_document
-from workers import runtime, slack_refusals
+from workers import slack_refusals
 from workers.batch_collector import BatchCollector
 from workers.reply_state import ReplyState
-from workers.runtime import Runtime
+from workers.runtime import Runtime, team_runtime
 from workers.slack_reply import SlackReply
 from workers.summary_reply import jira_client, scope_of
 
@@ -105,10 +104,8 @@ def item_text(document: IssueDocument) -> str:
 def post_line(item: BatchItem, result: ItemResult) -> None:
     """The `triage_line` sink: the issue's line in its channel, once."""
     target = item.target
-    try:
-        rt = runtime.current().for_team(item.workspace, target.get("enterprise_id", ""))
-    except NotInstalledError as exc:
-        log.warning("triage_dropped_not_installed item=%s: %s", item.item_id, exc)
+    rt = team_runtime(item.workspace, target.get("enterprise_id", ""), item.request_id)
+    if rt is None:
         return
     try:
         post(rt, item.request_id, item.channel, item.workspace, line(target, result))
